@@ -1,0 +1,138 @@
+"""ModelConfig: the ten PT <-> Transformer switches plus size and objective.
+
+False is the Probabilistic-Transformer side of every switch, True the Llama side, so
+``ModelConfig()`` with every switch False is the causal PT and ``all_on()`` is a Llama decoder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from ptlab.data import VOCAB_SIZE
+
+# The exact names of the lab's sweep (pt_switches.md); their order is the canonical column order.
+SWITCHES: tuple[str, ...] = (
+    "untie_attn_weights",
+    "use_std_residual",
+    "use_rms_norm",
+    "use_gated_ffn",
+    "untie_ffn_weights",
+    "no_vo_rope",
+    "untie_layerwise_weights",
+    "no_mask_diagonal",
+    "use_ffn_after_attn",
+    "use_single_message_attn",
+)
+
+OBJECTIVES = ("causal", "masked_diffusion")
+
+
+class ConfigError(ValueError):
+    """A config value that cannot work; the message names the field and what is allowed."""
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """One member of the model family. Switch fields are False on the PT side."""
+
+    untie_attn_weights: bool = False
+    use_std_residual: bool = False
+    use_rms_norm: bool = False
+    use_gated_ffn: bool = False
+    untie_ffn_weights: bool = False
+    no_vo_rope: bool = False
+    untie_layerwise_weights: bool = False
+    no_mask_diagonal: bool = False
+    use_ffn_after_attn: bool = False
+    use_single_message_attn: bool = False
+    d_model: int = 64
+    n_layers: int = 2
+    n_heads: int = 4
+    seq_len: int = 64
+    vocab_size: int = VOCAB_SIZE
+    ffn_hidden: int = 0  # 0 = Llama's rule: 8/3 d rounded up to a multiple of 16
+    objective: str = "causal"
+    rope_theta: float = 10000.0
+    norm_eps: float = 1e-6
+    init_std: float = 0.02  # linear layers; the embedding uses std 1 (see models.model)
+
+    def __post_init__(self) -> None:
+        self.validate()
+        if self.ffn_hidden == 0:
+            object.__setattr__(self, "ffn_hidden", default_ffn_hidden(self.d_model))
+
+    # --- validation ------------------------------------------------------------------------
+    def validate(self) -> None:
+        """Raise ConfigError (one line: the field, the value, what is allowed) on a bad value."""
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if f.name in SWITCHES and not isinstance(v, bool):
+                raise ConfigError(f"switch {f.name} must be true or false, got {v!r}")
+        for name in ("d_model", "n_layers", "n_heads", "seq_len", "vocab_size"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {v!r}")
+        if not isinstance(self.ffn_hidden, int) or self.ffn_hidden < 0:
+            raise ConfigError(f"ffn_hidden must be an integer >= 0, got {self.ffn_hidden!r}")
+        if self.d_model % self.n_heads:
+            raise ConfigError(
+                f"d_model={self.d_model} is not divisible by n_heads={self.n_heads}; "
+                "choose n_heads among the divisors of d_model"
+            )
+        if (self.d_model // self.n_heads) % 2:
+            raise ConfigError(
+                f"head size d_model/n_heads={self.d_model // self.n_heads} must be even for RoPE"
+            )
+        if self.objective not in OBJECTIVES:
+            raise ConfigError(
+                f"objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}"
+            )
+        if self.vocab_size < VOCAB_SIZE:
+            raise ConfigError(f"vocab_size must be >= {VOCAB_SIZE} (bytes + PAD, BOS, MASK)")
+
+    # --- views -----------------------------------------------------------------------------
+    @property
+    def head_dim(self) -> int:
+        return self.d_model // self.n_heads
+
+    @property
+    def n_gates(self) -> int:
+        """Number of head gates: one per head per layer application."""
+        return self.n_layers * self.n_heads
+
+    @property
+    def switches(self) -> dict[str, bool]:
+        return {s: getattr(self, s) for s in SWITCHES}
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def replace(self, **kw: Any) -> ModelConfig:
+        return dataclasses.replace(self, **kw)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ConfigError(
+                f"unknown model parameter {unknown[0]!r}; allowed: {', '.join(sorted(known))}"
+            )
+        return cls(**d)
+
+
+def default_ffn_hidden(d_model: int) -> int:
+    """Llama's FFN width rule, 8d/3 rounded up to a multiple of 16; the same for every config."""
+    return -(-(8 * d_model // 3) // 16) * 16
+
+
+def all_on(**kw: Any) -> ModelConfig:
+    """Every switch on: a Llama decoder."""
+    return ModelConfig(**{s: True for s in SWITCHES}, **kw)
+
+
+def all_off(**kw: Any) -> ModelConfig:
+    """Every switch off: the causal Probabilistic Transformer."""
+    return ModelConfig(**kw)
