@@ -95,7 +95,10 @@ def test_causality_all_1024_configs():
 def test_masked_diffusion_is_bidirectional():
     torch.manual_seed(0)
     x = torch.randint(0, 256, (1, 8))
-    for cfg in (all_on(**MICRO, objective="masked_diffusion"), all_off(**MICRO, objective="masked_diffusion")):
+    for cfg in (
+        all_on(**MICRO, objective="masked_diffusion"),
+        all_off(**MICRO, objective="masked_diffusion"),
+    ):
         model = build_model(cfg).eval()
         y = x.clone()
         y[0, 5] = (y[0, 5] + 1) % 256
@@ -141,7 +144,11 @@ def test_head_gates_ones_reproduce_and_zero_gate_equals_zeroed_columns():
     torch.manual_seed(0)
     x = torch.randint(0, 256, (2, 8))
     L, H, r = MICRO["n_layers"], MICRO["n_heads"], MICRO["d_model"] // MICRO["n_heads"]
-    for cfg in (all_on(**MICRO), all_off(**MICRO), all_on(**MICRO).replace(use_single_message_attn=False)):
+    for cfg in (
+        all_on(**MICRO),
+        all_off(**MICRO),
+        all_on(**MICRO).replace(use_single_message_attn=False),
+    ):
         model = build_model(cfg).eval()
         with torch.no_grad():
             base = model(x)

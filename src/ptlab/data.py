@@ -155,9 +155,7 @@ def extract_prose(source: bytes) -> list[bytes]:
         tree = None
     if tree is not None:
         for node in ast.walk(tree):
-            if isinstance(
-                node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
-            ):
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
                 doc = ast.get_docstring(node, clean=True)
                 if doc:
                     out.append(doc.encode())
@@ -199,7 +197,8 @@ def window_starts(
 def get_batch(
     stream: np.ndarray, *, seed: int, step: int, batch_size: int, seq_len: int
 ) -> torch.Tensor:
-    """A ``[batch_size, seq_len + 1]`` LongTensor of windows (inputs ``[:, :-1]``, targets ``[:, 1:]``)."""
+    """A ``[batch_size, seq_len + 1]`` LongTensor of windows (inputs ``[:, :-1]``, targets
+    ``[:, 1:]``)."""
     starts = window_starts(
         len(stream), seed=seed, step=step, batch_size=batch_size, length=seq_len + 1
     )

@@ -1,0 +1,288 @@
+"""The ``ptlab`` command: ``sweep`` and ``results`` (book commands arrive with the book).
+
+Every input is checked before any work starts; a bad one gets one line on stderr naming what
+is wrong and what is allowed, and exit status 2. Nothing in the results store is touched.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import types
+import typing
+from typing import Any
+
+import click
+
+from ptlab.models import ModelConfig
+from ptlab.models.config import ConfigError
+from ptlab.profiles import DEFAULT_PROFILE, PROFILES, check_profile
+from ptlab.sweep.designs import DESIGNS
+from ptlab.sweep.runner import EXECUTORS
+from ptlab.sweep.store import DEFAULT_RESULTS_DIR, StoreError
+from ptlab.train import TrainConfig
+
+FORMATS = ("table", "csv", "parquet")
+TRUE, FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
+
+
+class InputError(click.ClickException):
+    exit_code = 2
+
+    def show(self, file=None) -> None:
+        click.echo(f"ptlab: error: {self.format_message()}", err=True)
+
+
+def _field_types() -> dict[str, Any]:
+    out = {}
+    for cls in (ModelConfig, TrainConfig):
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            out[f.name] = hints[f.name]
+    return out
+
+
+def parse_value(key: str, raw: str) -> Any:
+    """Convert ``raw`` to the type of config field ``key``; InputError on unknown key or type."""
+    types_ = _field_types()
+    if key not in types_:
+        raise InputError(f"unknown parameter {key!r}; allowed: {', '.join(sorted(types_))}")
+    t = types_[key]
+    if isinstance(t, types.UnionType):
+        t = next(a for a in typing.get_args(t) if a is not type(None))
+    if t is bool:
+        low = raw.strip().lower()
+        if low in TRUE | FALSE:
+            return low in TRUE
+        raise InputError(f"{key} must be true or false, got {raw!r}")
+    try:
+        return t(raw)
+    except ValueError:
+        raise InputError(f"{key} must be of type {t.__name__}, got {raw!r}") from None
+
+
+def parse_assignments(items: tuple[str, ...], what: str = "--set") -> dict[str, Any]:
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise InputError(f"{what} expects KEY=VALUE, got {item!r}")
+        k, v = item.split("=", 1)
+        out[k.strip()] = parse_value(k.strip(), v)
+    return out
+
+
+def _choice(name: str, value: str, allowed) -> None:
+    if value not in allowed:
+        raise InputError(f"unknown {name} {value!r}; allowed: {', '.join(allowed)}")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="ptlab")
+def cli() -> None:
+    """ptlab: PT <-> Transformer switch studies and the book that reports them."""
+
+
+@cli.command()
+@click.argument("study")
+@click.option(
+    "--design", default="fractional", show_default=True, help=f"One of: {', '.join(DESIGNS)}."
+)
+@click.option("--n", "n", type=int, default=None, help="Number of configs (random design).")
+@click.option(
+    "--p",
+    "p",
+    type=int,
+    default=3,
+    show_default=True,
+    help="Fractional design 2^(10-p): p=3 gives 128 runs, resolution V.",
+)
+@click.option(
+    "--design-seed", type=int, default=0, show_default=True, help="Seed of the random design."
+)
+@click.option(
+    "--seeds", type=int, default=1, show_default=True, help="Replicate training seeds per config."
+)
+@click.option(
+    "--profile", default=DEFAULT_PROFILE, show_default=True, help=f"One of: {', '.join(PROFILES)}."
+)
+@click.option(
+    "--executor", default="local", show_default=True, help=f"One of: {', '.join(EXECUTORS)}."
+)
+@click.option("--results-dir", default=DEFAULT_RESULTS_DIR, show_default=True)
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a model/training field; a switch name pins that switch.",
+)
+@click.option("--workers", type=int, default=None, help="Local worker processes (default: cores).")
+@click.option(
+    "--threads", type=int, default=1, show_default=True, help="Torch threads per local worker."
+)
+@click.option(
+    "--slurm",
+    "slurm_sets",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="submitit parameter, e.g. slurm_partition=gpu, timeout_min=30.",
+)
+@click.option(
+    "--slurm-cluster",
+    default=None,
+    help="submitit cluster: auto-detect (default), 'slurm', 'local' or 'debug'.",
+)
+@click.option(
+    "--tensorboard",
+    "tensorboard_dir",
+    default=None,
+    metavar="DIR",
+    help="Write per-run training curves for TensorBoard under DIR.",
+)
+@click.option("--dry-run", is_flag=True, help="Only print what would run.")
+def sweep(
+    study,
+    design,
+    n,
+    p,
+    design_seed,
+    seeds,
+    profile,
+    executor,
+    results_dir,
+    sets,
+    workers,
+    threads,
+    slurm_sets,
+    slurm_cluster,
+    tensorboard_dir,
+    dry_run,
+) -> None:
+    """Train every config of a design (x seeds); finished runs are skipped (resumable)."""
+    from ptlab.sweep.designs import make_design
+    from ptlab.sweep.runner import plan_runs, run_sweep
+    from ptlab.sweep.store import ResultsStore, check_writable_dir
+
+    try:
+        _choice("design", design, DESIGNS)
+        _choice("executor", executor, EXECUTORS)
+        check_profile(profile)
+        for name, v, lo in (
+            ("--seeds", seeds, 1),
+            ("--workers", workers, 1),
+            ("--threads", threads, 1),
+        ):
+            if v is not None and v < lo:
+                raise InputError(f"{name} must be >= {lo}, got {v}")
+        overrides = parse_assignments(sets)
+        slurm_params = {}
+        for item in slurm_sets:
+            if "=" not in item:
+                raise InputError(f"--slurm expects KEY=VALUE, got {item!r}")
+            k, v = item.split("=", 1)
+            slurm_params[k] = int(v) if v.isdigit() else v
+        rows = make_design(design, n=n, seed=design_seed, p=p)
+        specs = plan_runs(
+            study,
+            rows,
+            seeds=seeds,
+            profile=profile,
+            overrides=overrides,
+            results_dir=results_dir,
+            tensorboard_dir=tensorboard_dir,
+        )
+        check_writable_dir(results_dir)
+        store = ResultsStore(results_dir, study, create=not dry_run)
+        if dry_run:
+            done = sum(store.exists(s.run_id) for s in specs)
+            click.echo(
+                f"{len(specs)} runs planned ({len({str(s.model) for s in specs})} "
+                f"configs x {seeds} seeds), {done} already done, profile {profile}"
+            )
+            return
+    except (ConfigError, StoreError) as e:
+        raise InputError(str(e)) from None
+    summary = run_sweep(
+        specs,
+        executor,
+        workers=workers,
+        threads=threads,
+        slurm_cluster=slurm_cluster,
+        slurm_params=slurm_params,
+    )
+    c = summary["counts"]
+    click.echo(
+        f"{study}: {summary['planned']} planned, {summary['already_done']} already done, "
+        + ", ".join(f"{v} {k}" for k, v in sorted(c.items()))
+        if c
+        else f"{study}: {summary['planned']} planned, all already done"
+    )
+    if c.get("skipped"):
+        click.echo(
+            f"{c['skipped']} runs were held by another live process; rerun to pick up "
+            "any it did not finish."
+        )
+
+
+@cli.command()
+@click.argument("study")
+@click.option("--results-dir", default=DEFAULT_RESULTS_DIR, show_default=True)
+@click.option(
+    "--format", "fmt", default="table", show_default=True, help=f"One of: {', '.join(FORMATS)}."
+)
+@click.option("--out", default=None, help="Write to FILE instead of stdout (needed for parquet).")
+def results(study, results_dir, fmt, out) -> None:
+    """One row per run: the ten switches, seed, eval/loss, eval/accuracy, n_params, status, ..."""
+    from ptlab.sweep.store import TABLE_COLUMNS, load_results
+
+    try:
+        _choice("format", fmt, FORMATS)
+        if fmt == "parquet" and not out:
+            raise InputError("--format parquet needs --out FILE")
+        df = load_results(study, results_dir)
+    except StoreError as e:
+        raise InputError(str(e)) from None
+    table = df[TABLE_COLUMNS]
+    if fmt == "parquet":
+        table.to_parquet(out, index=False)
+    elif fmt == "csv":
+        table.to_csv(out if out else sys.stdout, index=False)
+    else:
+        short = table.rename(columns=lambda c: _abbrev(c))
+        text = short.to_string(index=False, float_format=lambda x: f"{x:.4f}")
+        if out:
+            with open(out, "w") as f:
+                f.write(text + "\n")
+        else:
+            click.echo(text)
+    if out:
+        click.echo(f"wrote {len(table)} runs to {out}", err=True)
+
+
+def _abbrev(col: str) -> str:
+    """Short column heads for the terminal table (e.g. untie_attn_weights -> u_attn_w)."""
+    from ptlab.models import SWITCHES
+
+    if col not in SWITCHES:
+        return col
+    return "_".join(w[:4] for w in col.split("_"))
+
+
+def main() -> None:
+    """Entry point: usage errors become one line on stderr and exit status 2."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.UsageError as e:
+        hint = f" (see 'ptlab {e.ctx.info_name} --help')" if e.ctx else ""
+        click.echo(f"ptlab: error: {e.format_message()}{hint}", err=True)
+        sys.exit(2)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

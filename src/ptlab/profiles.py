@@ -1,0 +1,80 @@
+"""Named parameter profiles: ``smoke`` (seconds; tests), ``quick`` (default; a 2-core CPU),
+``full`` (a GPU or a cluster). Each gives model-size and training fields of one run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ptlab.models import ModelConfig
+from ptlab.models.config import ConfigError
+from ptlab.train import TrainConfig
+
+PROFILES: dict[str, dict[str, dict[str, Any]]] = {
+    "smoke": {
+        "model": dict(d_model=32, n_layers=2, n_heads=2, seq_len=32),
+        "train": dict(
+            steps=30,
+            batch_size=8,
+            lr=5e-3,
+            warmup_steps=3,
+            eval_every=15,
+            eval_batches=2,
+            eval_batch_size=16,
+        ),
+    },
+    # 128 fractional-design runs in about 20 minutes on 2 CPU cores (README, "Performance").
+    "quick": {
+        "model": dict(d_model=64, n_layers=2, n_heads=4, seq_len=64),
+        "train": dict(
+            steps=500,
+            batch_size=16,
+            lr=5e-3,
+            warmup_steps=50,
+            eval_every=125,
+            eval_batches=8,
+            eval_batch_size=32,
+        ),
+    },
+    "full": {
+        "model": dict(d_model=256, n_layers=6, n_heads=8, seq_len=256),
+        "train": dict(
+            steps=5000,
+            batch_size=64,
+            lr=2e-3,
+            warmup_steps=250,
+            eval_every=500,
+            eval_batches=32,
+            eval_batch_size=64,
+        ),
+    },
+}
+DEFAULT_PROFILE = "quick"
+
+
+def check_profile(name: str) -> None:
+    if name not in PROFILES:
+        raise ConfigError(f"unknown profile {name!r}; allowed: {', '.join(PROFILES)}")
+
+
+def profile_configs(
+    name: str, overrides: dict[str, Any] | None = None
+) -> tuple[ModelConfig, TrainConfig]:
+    """The profile's base ModelConfig (all switches off) and TrainConfig, with overrides applied.
+
+    ``overrides`` may name any ModelConfig field (switches included) or TrainConfig field;
+    anything else raises ConfigError naming the allowed keys.
+    """
+    check_profile(name)
+    prof = PROFILES[name]
+    m, t = dict(prof["model"]), dict(prof["train"])
+    model_keys = set(ModelConfig.__dataclass_fields__)
+    train_keys = set(TrainConfig.__dataclass_fields__)
+    for key, value in (overrides or {}).items():
+        if key in model_keys:
+            m[key] = value
+        elif key in train_keys:
+            t[key] = value
+        else:
+            allowed = ", ".join(sorted(model_keys | train_keys))
+            raise ConfigError(f"unknown parameter {key!r}; allowed: {allowed}")
+    return ModelConfig(**m), TrainConfig(**t)

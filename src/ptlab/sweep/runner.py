@@ -1,0 +1,274 @@
+"""Plan a sweep (design x seeds -> run specs) and execute it locally or on Slurm.
+
+Both executors call the same ``execute_run(spec)``, which claims the run, trains, and writes one
+record; so both give the same records and the same resume semantics (finished runs are skipped).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from ptlab.models import SWITCHES, ModelConfig
+from ptlab.models.config import ConfigError
+from ptlab.profiles import profile_configs
+from ptlab.sweep.designs import pin
+from ptlab.sweep.store import ResultsStore, run_id
+from ptlab.train import TrainConfig
+
+EXECUTORS = ("local", "slurm")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything one run needs; picklable, so it travels to a worker or a Slurm job."""
+
+    study: str
+    results_dir: str
+    model: dict[str, Any]
+    train: dict[str, Any]
+    seed: int
+    profile: str
+    tensorboard_dir: str | None = None
+
+    @property
+    def run_id(self) -> str:
+        return run_id(self.model, self.train, self.seed)
+
+
+def plan_runs(
+    study: str,
+    design: list[dict[str, bool]],
+    *,
+    seeds: int = 1,
+    profile: str = "quick",
+    overrides: dict[str, Any] | None = None,
+    results_dir: str = "results",
+    tensorboard_dir: str | None = None,
+) -> list[RunSpec]:
+    """One spec per (design row, seed); switch names in ``overrides`` pin that switch."""
+    if not isinstance(seeds, int) or seeds < 1:
+        raise ConfigError(f"--seeds must be a positive integer, got {seeds!r}")
+    overrides = dict(overrides or {})
+    base_m, base_t = profile_configs(profile, overrides)  # validates every override
+    fixed = {k: v for k, v in overrides.items() if k in SWITCHES}
+    specs = []
+    for row in pin(design, fixed):
+        m = base_m.replace(**row).to_dict()
+        for seed in range(seeds):
+            specs.append(
+                RunSpec(
+                    study, str(results_dir), m, base_t.to_dict(), seed, profile, tensorboard_dir
+                )
+            )
+    return specs
+
+
+def _set_threads(threads: int | None) -> None:
+    import torch
+
+    if threads is None:
+        env = os.environ.get("SLURM_CPUS_PER_TASK")
+        threads = int(env) if env else None
+    if threads:
+        torch.set_num_threads(threads)
+
+
+def execute_run(spec: RunSpec, threads: int | None = None) -> str:
+    """Claim, train and record one run; returns its status, or ``skipped`` if not ours to do.
+
+    A failure inside training becomes a ``failed`` record with the error; it never raises.
+    """
+    from ptlab import data
+    from ptlab.provenance import provenance
+    from ptlab.train import train
+
+    _set_threads(threads)
+    store = ResultsStore(spec.results_dir, spec.study)
+    rid = spec.run_id
+    if not store.claim(rid):
+        return "skipped"
+    try:
+        record: dict[str, Any] = {
+            "run_id": rid,
+            "study": spec.study,
+            "profile": spec.profile,
+            "seed": spec.seed,
+            "model": spec.model,
+            "train": spec.train,
+            "error": None,
+        }
+        tb = str(Path(spec.tensorboard_dir) / spec.study / rid) if spec.tensorboard_dir else None
+        try:
+            res = train(
+                ModelConfig.from_dict(spec.model),
+                TrainConfig.from_dict(spec.train),
+                spec.seed,
+                tensorboard_dir=tb,
+            )
+            record.update(status=res["status"], metrics=res["metrics"], curve=res["curve"])
+            device = res["device"]
+        except Exception as e:  # recorded, so that one bad config never stops a sweep
+            record.update(
+                status="failed",
+                metrics={},
+                curve=[],
+                error=f"{type(e).__name__}: {e}",
+                traceback=traceback.format_exc(),
+            )
+            device = spec.train.get("device", "cpu")
+        record["provenance"] = provenance(device, data.load_corpus().fingerprint.to_dict())
+        record["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        store.write(record)
+        return record["status"]
+    finally:
+        store.release(rid)
+
+
+def default_workers() -> int:
+    """One single-threaded worker per core on the CPU (measured best for small models, bench/)."""
+    import torch
+
+    if torch.cuda.is_available():
+        return 1
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def _init_worker(threads: int) -> None:
+    _set_threads(threads)
+
+
+def run_local(
+    specs: list[RunSpec],
+    workers: int | None = None,
+    threads: int = 1,
+    on_done: Callable[[RunSpec, str], None] | None = None,
+) -> Counter:
+    """A process pool (spawned workers, ``threads`` torch threads each); returns status counts."""
+    counts: Counter = Counter()
+    if not specs:
+        return counts
+    workers = min(workers or default_workers(), len(specs))
+    if workers == 1:  # no pool: same process, same code path
+        for s in specs:
+            st = execute_run(s, threads)
+            counts[st] += 1
+            if on_done:
+                on_done(s, st)
+        return counts
+    with ProcessPoolExecutor(
+        workers, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(threads,)
+    ) as pool:
+        futs = {pool.submit(execute_run, s, threads): s for s in specs}
+        for f in as_completed(futs):
+            st = f.result()
+            counts[st] += 1
+            if on_done:
+                on_done(futs[f], st)
+    return counts
+
+
+def run_slurm(
+    specs: list[RunSpec],
+    folder: str,
+    cluster: str | None = None,
+    slurm_params: dict[str, Any] | None = None,
+    on_done: Callable[[RunSpec, str], None] | None = None,
+    poll_s: float = 2.0,
+) -> Counter:
+    """One job-array task per run through submitit's AutoExecutor.
+
+    ``cluster=None`` auto-detects Slurm; ``"local"`` or ``"debug"`` run the same path here.
+    ``slurm_params`` go to ``update_parameters`` (e.g. ``slurm_partition``, ``timeout_min``,
+    ``gpus_per_node``, ``cpus_per_task``).
+    """
+    import submitit
+
+    counts: Counter = Counter()
+    if not specs:
+        return counts
+    ex = submitit.AutoExecutor(folder=folder, cluster=cluster)
+    params = {"timeout_min": 60, "cpus_per_task": 1, "name": "ptlab"}
+    params.update(slurm_params or {})
+    ex.update_parameters(**params)
+    jobs = ex.map_array(execute_run, specs)
+    pending = dict(zip(jobs, specs, strict=True))
+    while pending:
+        for job in [j for j in pending if j.done()]:
+            spec = pending.pop(job)
+            try:
+                st = job.result()
+            except Exception as e:  # the job itself died (node failure, timeout)
+                st = f"job-error: {type(e).__name__}"
+            counts[st] += 1
+            if on_done:
+                on_done(spec, st)
+        if pending:
+            time.sleep(poll_s)
+    return counts
+
+
+def run_sweep(
+    specs: list[RunSpec],
+    executor: str = "local",
+    *,
+    workers: int | None = None,
+    threads: int = 1,
+    progress: bool = True,
+    slurm_cluster: str | None = None,
+    slurm_params: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Run the specs that have no record yet; returns counts of done/skipped/status."""
+    if executor not in EXECUTORS:
+        raise ConfigError(f"unknown executor {executor!r}; allowed: {', '.join(EXECUTORS)}")
+    if not specs:
+        return {"planned": 0, "already_done": 0, "counts": {}}
+    store = ResultsStore(specs[0].results_dir, specs[0].study)
+    todo = [s for s in specs if not store.exists(s.run_id)]
+    bar = None
+    if progress and todo:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(todo), desc=f"sweep {specs[0].study}", unit="run")
+    seen: Counter = Counter()
+
+    def on_done(spec: RunSpec, status: str) -> None:
+        seen[status] += 1
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(dict(seen))
+
+    try:
+        if executor == "local":
+            counts = run_local(todo, workers, threads, on_done)
+        else:
+            folder = str(Path(specs[0].results_dir) / specs[0].study / "slurm" / "%j")
+            counts = run_slurm(todo, folder, slurm_cluster, slurm_params, on_done)
+    finally:
+        if bar is not None:
+            bar.close()
+    return {"planned": len(specs), "already_done": len(specs) - len(todo), "counts": dict(counts)}
+
+
+def spec_summary(spec: RunSpec) -> dict[str, Any]:
+    return {**{s: spec.model[s] for s in SWITCHES}, "seed": spec.seed, "run_id": spec.run_id}
+
+
+__all__ = [
+    "EXECUTORS",
+    "RunSpec",
+    "execute_run",
+    "plan_runs",
+    "run_local",
+    "run_slurm",
+    "run_sweep",
+    "spec_summary",
+]
