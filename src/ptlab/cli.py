@@ -231,7 +231,10 @@ def sweep(
     "--format", "fmt", default="table", show_default=True, help=f"One of: {', '.join(FORMATS)}."
 )
 @click.option("--out", default=None, help="Write to FILE instead of stdout (needed for parquet).")
-def results(study, results_dir, fmt, out) -> None:
+@click.option(
+    "--summary", is_flag=True, help="One row per config: seeds, mean, std and 95% CI of eval/loss."
+)
+def results(study, results_dir, fmt, out, summary) -> None:
     """One row per run: the ten switches, seed, eval/loss, eval/accuracy, n_params, status, ..."""
     from ptlab.sweep.store import TABLE_COLUMNS, load_results
 
@@ -243,6 +246,10 @@ def results(study, results_dir, fmt, out) -> None:
     except StoreError as e:
         raise InputError(str(e)) from None
     table = df[TABLE_COLUMNS]
+    if summary:
+        from ptlab.analysis import seed_noise
+
+        table = seed_noise(df).sort_values("mean")
     if fmt == "parquet":
         table.to_parquet(out, index=False)
     elif fmt == "csv":

@@ -13,7 +13,7 @@ import numpy as np
 from ptlab.models import SWITCHES
 from ptlab.models.config import ConfigError
 
-DESIGNS = ("full", "random", "fractional")
+DESIGNS = ("full", "random", "fractional", "anchors")
 K = len(SWITCHES)
 
 
@@ -94,6 +94,15 @@ def fractional_design(p: int = 3) -> list[dict[str, bool]]:
     return _as_dicts(bits)
 
 
+def anchors_design() -> list[dict[str, bool]]:
+    """Four reference configs for replicate-seed noise: all off (PT), all on (Llama), and two
+    mixed ones (the first five switches on; the last five on)."""
+    half = K // 2
+    return _as_dicts(
+        np.array([[0] * K, [1] * K, [1] * half + [0] * (K - half), [0] * half + [1] * (K - half)])
+    )
+
+
 def make_design(name: str, n: int | None = None, seed: int = 0, p: int = 3) -> list[dict]:
     """Dispatch by name; raises ConfigError listing the allowed designs."""
     if name == "full":
@@ -104,6 +113,8 @@ def make_design(name: str, n: int | None = None, seed: int = 0, p: int = 3) -> l
         return random_design(n, seed)
     if name == "fractional":
         return fractional_design(p)
+    if name == "anchors":
+        return anchors_design()
     raise ConfigError(f"unknown design {name!r}; allowed: {', '.join(DESIGNS)}")
 
 

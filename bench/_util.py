@@ -1,0 +1,39 @@
+"""Shared helpers for the benchmarks: the machine's measured matmul peak, timing, printing."""
+
+from __future__ import annotations
+
+import platform
+import time
+
+import torch
+
+
+def machine() -> str:
+    return (
+        f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch "
+        f"threads, torch {torch.__version__}"
+    )
+
+
+def matmul_peak_flops(n: int = 1024, repeats: int = 20) -> float:
+    """Best-of-`repeats` fp32 FLOP/s of an n x n matmul: this machine's practical peak."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    for _ in range(3):
+        a @ b
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t)
+    return 2 * n**3 / best
+
+
+def best_of(fn, repeats: int = 3) -> float:
+    """Minimum wall time of `fn()` over `repeats` calls (after one warm-up call)."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
