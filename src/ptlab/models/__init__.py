@@ -9,7 +9,14 @@ from ptlab.models.config import (
     all_on,
     default_ffn_hidden,
 )
-from ptlab.models.model import PTLM, attention_mask, build_model, n_params, param_count
+from ptlab.models.model import (
+    PTLM,
+    attention_mask,
+    build_model,
+    n_params,
+    param_count,
+    param_count_table,
+)
 
 __all__ = [
     "OBJECTIVES",
@@ -24,4 +31,5 @@ __all__ = [
     "default_ffn_hidden",
     "n_params",
     "param_count",
+    "param_count_table",
 ]

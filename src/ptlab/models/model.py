@@ -269,3 +269,18 @@ def param_count(cfg: ModelConfig) -> int:
     norms = d * (2 if cfg.use_ffn_after_attn else 1) if cfg.use_rms_norm else 0
     n_blocks = cfg.n_layers if cfg.untie_layerwise_weights else 1
     return 2 * V * d + (d if cfg.use_rms_norm else 0) + n_blocks * (attn + ffn + norms)
+
+
+def param_count_table(base: ModelConfig):
+    """n_params of all 1024 switch configs at ``base``'s size (pandas DataFrame, closed form)."""
+    import itertools
+
+    import pandas as pd
+
+    from ptlab.models.config import SWITCHES
+
+    rows = []
+    for bits in itertools.product([False, True], repeat=len(SWITCHES)):
+        sw = dict(zip(SWITCHES, bits, strict=True))
+        rows.append({**sw, "n_params": param_count(base.replace(**sw))})
+    return pd.DataFrame(rows)

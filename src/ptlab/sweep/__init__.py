@@ -1,8 +1,15 @@
 """Sweeps over the switches: designs, the results store, and executors (local, Slurm)."""
 
 from ptlab.sweep.designs import DESIGNS, fractional_design, full_design, make_design, random_design
-from ptlab.sweep.runner import EXECUTORS, RunSpec, execute_run, plan_runs, run_sweep
-from ptlab.sweep.store import ResultsStore, StoreError, load_results, records_frame, run_id
+from ptlab.sweep.runner import EXECUTORS, RunSpec, execute_run, plan_runs, run_study, run_sweep
+from ptlab.sweep.store import (
+    ResultsStore,
+    StoreError,
+    curves_frame,
+    load_results,
+    records_frame,
+    run_id,
+)
 
 __all__ = [
     "DESIGNS",
@@ -19,5 +26,7 @@ __all__ = [
     "random_design",
     "records_frame",
     "run_id",
+    "run_study",
     "run_sweep",
+    "curves_frame",
 ]

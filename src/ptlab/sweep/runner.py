@@ -17,11 +17,13 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from ptlab.models import SWITCHES, ModelConfig
 from ptlab.models.config import ConfigError
 from ptlab.profiles import profile_configs
 from ptlab.sweep.designs import pin
-from ptlab.sweep.store import ResultsStore, run_id
+from ptlab.sweep.store import ResultsStore, records_frame, run_id
 from ptlab.train import TrainConfig
 
 EXECUTORS = ("local", "slurm")
@@ -256,6 +258,30 @@ def run_sweep(
         if bar is not None:
             bar.close()
     return {"planned": len(specs), "already_done": len(specs) - len(todo), "counts": dict(counts)}
+
+
+def run_study(
+    study: str,
+    design: list[dict[str, bool]],
+    *,
+    seeds: int = 1,
+    profile: str = "quick",
+    overrides: dict[str, Any] | None = None,
+    results_dir: str = "results",
+    workers: int | None = None,
+    progress: bool = True,
+) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Plan, run what is missing, and return (runs DataFrame, records) for exactly these runs.
+
+    What chapters call: records of other profiles or designs in the same study are left out.
+    """
+    specs = plan_runs(
+        study, design, seeds=seeds, profile=profile, overrides=overrides, results_dir=results_dir
+    )
+    run_sweep(specs, "local", workers=workers, progress=progress)
+    store = ResultsStore(results_dir, study)
+    recs = [store.read(s.run_id) for s in specs if store.exists(s.run_id)]
+    return records_frame(recs), recs
 
 
 def spec_summary(spec: RunSpec) -> dict[str, Any]:

@@ -217,3 +217,20 @@ def load_results(study: str, results_dir: str | os.PathLike = DEFAULT_RESULTS_DI
             f"no study {study!r} in {root}; studies there: {', '.join(known) or '(none)'}"
         )
     return records_frame(store.records())
+
+
+def curves_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """Training curves in long form: one row per (run, evaluation step)."""
+    rows = []
+    for r in records:
+        for point in r.get("curve", []):
+            rows.append(
+                {
+                    **{s: bool(r["model"][s]) for s in SWITCHES},
+                    "run_id": r["run_id"],
+                    "seed": r["seed"],
+                    **point,
+                }
+            )
+    cols = [*SWITCHES, "run_id", "seed", "step", "train_loss", "eval_loss", "eval_accuracy"]
+    return pd.DataFrame(rows, columns=cols)

@@ -1,0 +1,239 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+#   ptlab:
+#     depends: []
+#     profiles:
+#       smoke: {seeds: 2}
+#       full: {seeds: 5}
+# ---
+
+# %% [markdown] tags=["lang-zh"]
+# # 模型族：从 PT 到 Transformer
+#
+# 本章介绍全书共用的模型族。一个可配置的解码器带有十个布尔开关：全部关闭时是因果版的
+# 概率 Transformer（PT），全部打开时与 Llama 解码器逐位一致（测试中与 `transformers` 的
+# `LlamaForCausalLM` 复制权重后对比，误差小于 $10^{-5}$）。
+
+# %% [markdown] tags=["lang-en"]
+# # The model family: from PT to the Transformer
+#
+# This chapter introduces the one model family the whole book uses. A configurable decoder
+# carries ten boolean switches: all off is the causal Probabilistic Transformer (PT), all on is
+# a Llama decoder (checked in the tests against `transformers`' `LlamaForCausalLM` with copied
+# weights, to $10^{-5}$).
+
+# %% tags=["parameters"]
+profile = "quick"  # smoke | quick | full: model size and training length (ptlab.profiles)
+seeds = 3  # training seeds per config for the curves figure
+results_dir = "results"
+study = "models"
+
+# %%
+import pandas as pd
+from myst_nb import glue
+
+from ptlab.book.plotting import setup_figures
+from ptlab.models import SWITCHES, all_off, all_on, param_count_table
+from ptlab.profiles import profile_configs
+from ptlab.sweep import curves_frame, run_study
+
+setup_figures()
+base, train_cfg = profile_configs(profile)
+pd.DataFrame({"model": base.to_dict(), "train": pd.Series(train_cfg.to_dict())})
+
+# %% [markdown] tags=["lang-zh"]
+# ## 十个开关
+#
+# 每个开关关闭（False）时取 PT 的做法，打开（True）时取 Llama 的做法。记 $e$ 为词嵌入，
+# $s$ 为残差流，$N$ 为归一化，$\rho_i$ 为位置 $i$ 处的 RoPE 旋转，$\tau = 1/\sqrt{r}$（$r$ 为头维度）。
+#
+# | 开关 | 关闭：PT | 打开：Llama |
+# |---|---|---|
+# | `untie_attn_weights` | $W_V = W_K,\ W_O = W_Q^\top$（Q/K/V/O 绑定） | 独立的 $W_V, W_O$ |
+# | `use_std_residual` | $s' = e + \Delta$（每层重新注入嵌入，即 PT 的一元势） | $s' = s + \Delta$ |
+# | `use_rms_norm` | $N(s) = d\cdot\mathrm{softmax}(s)$（在特征维上） | RMSNorm（带增益） |
+# | `use_gated_ffn` | $\mathrm{softmax}(xW)\,W_{\text{down}}$（对记忆槽做注意力） | SwiGLU |
+# | `untie_ffn_weights` | $W_{\text{down}} = W_{\text{up}}^\top$ | 独立的 $W_{\text{down}}$ |
+# | `no_vo_rope` | VO-RoPE：值按源位置旋转，输出按目标位置转回 | 只对 q、k 做 RoPE |
+# | `untie_layerwise_weights` | 同一个块迭代 $L$ 次（类似 Universal Transformer） | $L$ 个独立的块 |
+# | `no_mask_diagonal` | 严格掩码 $j < i$（词不能以自身为中心词） | $j \le i$ |
+# | `use_ffn_after_attn` | 注意力与 FFN 并行读同一个 $N(s)$ | 先注意力后 FFN |
+# | `use_single_message_attn` | 两条消息：中心词指针 + 依存词指针 | 一条消息 |
+
+# %% [markdown] tags=["lang-en"]
+# ## The ten switches
+#
+# Off (False) takes PT's choice, on (True) Llama's. Write $e$ for the embedding, $s$ for the
+# residual stream, $N$ for the norm, $\rho_i$ for the RoPE rotation at position $i$ and
+# $\tau = 1/\sqrt{r}$ ($r$ the head size).
+#
+# | switch | off: PT | on: Llama |
+# |---|---|---|
+# | `untie_attn_weights` | $W_V = W_K,\ W_O = W_Q^\top$ (tied Q/K/V/O) | separate $W_V, W_O$ |
+# | `use_std_residual` | $s' = e + \Delta$ (the embedding, PT's unary, re-injected) | $s' = s + \Delta$ |
+# | `use_rms_norm` | $N(s) = d\cdot\mathrm{softmax}(s)$ over features | RMSNorm with gain |
+# | `use_gated_ffn` | $\mathrm{softmax}(xW)\,W_{\text{down}}$ (attention over memory slots) | SwiGLU |
+# | `untie_ffn_weights` | $W_{\text{down}} = W_{\text{up}}^\top$ | separate $W_{\text{down}}$ |
+# | `no_vo_rope` | VO-RoPE: values rotated at the source, output rotated back | RoPE on q, k only |
+# | `untie_layerwise_weights` | one block iterated $L$ times (Universal-Transformer style) | $L$ blocks |
+# | `no_mask_diagonal` | strict mask $j < i$ (a word is never its own head) | $j \le i$ |
+# | `use_ffn_after_attn` | attention and FFN in parallel on the same $N(s)$ | FFN after attention |
+# | `use_single_message_attn` | two messages: head pointer + dependent pointer | one message |
+
+# %% [markdown] tags=["lang-zh"]
+# ## PT 未规定之处的实现选择
+#
+# PT 原文是编码器，没有因果语言模型、没有层内 FFN、没有 RoPE。凡是原文未规定的地方，本书统一如下
+# （见 `src/ptlab/models/model.py` 顶部的说明，每一条都有单元测试）：
+#
+# - **第二条消息的因果形式**。编码器里的第二条消息来自“以 $i$ 为中心词的那些词”，在因果模型中全部位于未来，
+#   直接照搬会泄露未来信息。我们改用“依存词指针”：$B_{ij} = \mathrm{softmax}_{j \in M(i)}(\tau\,
+#   \tilde k_i \cdot \tilde q_j)$，值为 $q$，输出矩阵为 $W_K^\top$——同一个势函数、只换了归一化的轴，
+#   不泄露未来。对全部 1024 种配置都测试了因果性。
+# - **位置 0**。严格掩码下位置 0 没有可见的键；我们让没有可见键的行只看自己，这与标准掩码在该行上相同。
+# - **softmax 归一化下的分数尺度**。$N(s) = d\cdot\mathrm{softmax}(s)$ 使特征均值为 1，
+#   两侧都用 $\tau = 1/\sqrt{r}$，因此 `use_rms_norm` 只改变归一化方式，不同时改变温度（与 PT 原文乘以 $d$ 不同）。
+# - **PT 风格的 FFN**。由平均场推导得到对 $m$ 个记忆槽的 softmax 注意力，$m$ 取 Llama 的 $8d/3$ 规则，
+#   对所有配置固定（不按参数量匹配）。门控版本绑定时门控矩阵保持独立。
+# - **解绑时第二条消息的权重**。第二条消息有自己的 $W_{V2}, W_{O2}$。
+# - 词嵌入与输出层在所有配置中都不绑定；全模型无偏置。
+
+# %% [markdown] tags=["lang-en"]
+# ## Choices where PT is silent
+#
+# The published PT is an encoder: no causal LM, no FFN inside the iterations, no RoPE. Where it
+# leaves a choice open, the book makes it once (documented at the top of
+# `src/ptlab/models/model.py`, each with a unit test):
+#
+# - **The causal second message.** In the encoder, message 2 comes from the words that chose $i$
+#   as their head; in a causal model they all lie in the future, so copying it would leak. We
+#   use a "dependent pointer": $B_{ij} = \mathrm{softmax}_{j \in M(i)}(\tau\, \tilde k_i \cdot
+#   \tilde q_j)$ with values $q$ and output $W_K^\top$ — the same potential, normalised along the
+#   other axis, leak-free. Causality is tested for all 1024 configs.
+# - **Position 0.** Under the strict mask position 0 has no visible key; a row with none attends
+#   to itself only, which equals the standard mask on that row.
+# - **Score scale under the softmax norm.** $N(s) = d\cdot\mathrm{softmax}(s)$ has mean entry 1
+#   and both sides use $\tau = 1/\sqrt{r}$, so `use_rms_norm` changes the normalisation and not
+#   also the temperature (PT itself multiplies scores by $d$).
+# - **The PT-style FFN.** Mean-field inference gives softmax attention over $m$ memory slots; $m$
+#   follows Llama's $8d/3$ rule for every config (not matched for parameters). The gate of the
+#   tied gated FFN stays free.
+# - **Message-2 weights when untied.** Message 2 gets its own $W_{V2}, W_{O2}$.
+# - Embedding and LM head are untied in every config; no biases anywhere.
+
+# %% [markdown] tags=["lang-zh"]
+# ## 参数量
+#
+# 参数量随配置变化很大（共享层时与深度无关），所以每个运行都记录参数量。下表是在本配置档的尺寸下，
+# 从全关（PT）出发每次只打开一个开关时的参数量。
+
+# %% [markdown] tags=["lang-en"]
+# ## Parameter counts
+#
+# The parameter count varies a lot across configs (with shared layers it does not grow with
+# depth), so every run records it. The table gives the count at this profile's size for PT
+# (all off) with one switch turned on at a time.
+
+# %%
+counts = param_count_table(base)
+off = all_off(**{k: getattr(base, k) for k in ("d_model", "n_layers", "n_heads", "seq_len")})
+on = off.replace(**dict.fromkeys(SWITCHES, True))
+n_off = int(counts.loc[~counts[list(SWITCHES)].any(axis=1), "n_params"].iloc[0])
+n_on = int(counts.loc[counts[list(SWITCHES)].all(axis=1), "n_params"].iloc[0])
+single = pd.DataFrame(
+    [{"config": "all off (PT)", "n_params": n_off}]
+    + [{"config": f"+ {s}", "n_params": int(counts.loc[
+        counts[list(SWITCHES)].sum(axis=1).eq(1) & counts[s], "n_params"].iloc[0])}
+       for s in SWITCHES]
+    + [{"config": "all on (Llama)", "n_params": n_on}]
+).set_index("config")
+single["× PT"] = (single["n_params"] / n_off).round(2)
+glue("n_params_off", n_off, display=False)
+glue("n_params_on", n_on, display=False)
+glue("n_params_ratio", n_on / n_off, display=False)
+glue("n_params_min", int(counts["n_params"].min()), display=False)
+glue("n_params_max", int(counts["n_params"].max()), display=False)
+single
+
+# %% [markdown] tags=["lang-zh"]
+# 全关的 PT 有 {glue:text}`n_params_off:,` 个参数，全开的 Llama 有 {glue:text}`n_params_on:,` 个，
+# 是前者的 {glue:text}`n_params_ratio:.2f` 倍；1024 种配置的参数量介于
+# {glue:text}`n_params_min:,` 与 {glue:text}`n_params_max:,` 之间。两者的大部分差异来自词嵌入以外的块参数：
+# 绑定注意力权重、绑定 FFN 权重与跨层共享各自削减了一部分。
+
+# %% [markdown] tags=["lang-en"]
+# PT with every switch off has {glue:text}`n_params_off:,` parameters, the all-on Llama
+# {glue:text}`n_params_on:,`, {glue:text}`n_params_ratio:.2f` times as many; across the 1024
+# configs the count ranges from {glue:text}`n_params_min:,` to {glue:text}`n_params_max:,`. Tied
+# attention weights, tied FFN weights and shared layers each remove part of the block parameters.
+
+# %% [markdown] tags=["lang-zh"]
+# ## 训练曲线：全关与全开
+#
+# 两种配置在相同的数据顺序上训练（同一随机种子看到完全相同的批次），每种配置训练多个种子。
+
+# %% [markdown] tags=["lang-en"]
+# ## Training curves: all off vs all on
+#
+# Both configs train on the same data order (a seed sees exactly the same batches in every
+# config), with several seeds each.
+
+# %%
+import matplotlib.pyplot as plt
+import seaborn as sns
+
+df, records = run_study(study, [off.switches, on.switches], seeds=seeds, profile=profile,
+                        results_dir=results_dir)
+curves = curves_frame(records)
+curves["config"] = curves["untie_attn_weights"].map({False: "all-off (PT)", True: "all-on (Llama)"})
+fig, ax = plt.subplots()
+sns.lineplot(curves, x="step", y="eval_loss", hue="config", marker="o", errorbar=("sd", 1), ax=ax)
+ax.set(xlabel="step / 训练步", ylabel="eval/loss (nats/byte)", title="全关 vs 全开 · all-off vs all-on")
+glue("fig_curves", fig, display=False)
+plt.close(fig)
+
+final = df.assign(config=df["untie_attn_weights"].map({False: "all-off", True: "all-on"}))
+summary = final.groupby("config")["eval/loss"].agg(["count", "mean", "std"])
+gap = summary.loc["all-off", "mean"] - summary.loc["all-on", "mean"]
+noise = float(summary["std"].max())
+glue("loss_off", summary.loc["all-off", "mean"], display=False)
+glue("loss_on", summary.loc["all-on", "mean"], display=False)
+glue("sd_off", summary.loc["all-off", "std"], display=False)
+glue("sd_on", summary.loc["all-on", "std"], display=False)
+glue("gap", gap, display=False)
+glue("gap_over_sd", gap / noise if noise > 0 else float("nan"), display=False)
+glue("n_seeds", int(summary["count"].min()), display=False)
+summary
+
+# %% [markdown] tags=["lang-zh"]
+# ```{glue:figure} fig_curves
+# :name: fig-models-curves-zh
+#
+# 验证集损失（每字节的 nats）随训练步数的变化。阴影为种子间 ±1 个标准差。
+# ```
+#
+# 在 {glue:text}`n_seeds` 个种子上，全关的 PT 最终验证损失为 {glue:text}`loss_off:.3f`
+# （标准差 {glue:text}`sd_off:.3f`），全开的 Llama 为 {glue:text}`loss_on:.3f`
+# （标准差 {glue:text}`sd_on:.3f`）。两者相差 {glue:text}`gap:.3f` nats/byte，
+# 约为种子噪声（两者中较大的标准差）的 {glue:text}`gap_over_sd:.1f` 倍。
+
+# %% [markdown] tags=["lang-en"]
+# ```{glue:figure} fig_curves
+# :name: fig-models-curves-en
+#
+# Validation loss (nats per byte) against training steps; the band is ±1 standard deviation
+# across seeds.
+# ```
+#
+# Over {glue:text}`n_seeds` seeds, PT (all off) ends at a validation loss of
+# {glue:text}`loss_off:.3f` (sd {glue:text}`sd_off:.3f`) and Llama (all on) at
+# {glue:text}`loss_on:.3f` (sd {glue:text}`sd_on:.3f`): a gap of {glue:text}`gap:.3f` nats/byte,
+# about {glue:text}`gap_over_sd:.1f` times the seed noise (the larger of the two sds).

@@ -1,0 +1,164 @@
+"""Chapter sources: jupytext percent ``.py`` files in ``notebooks/``.
+
+A chapter declares, in its jupytext YAML header under ``ptlab``: ``depends`` (chapters whose
+results it reads) and ``profiles`` (parameter overrides for ``smoke`` and ``full``; ``quick`` is
+the parameters cell itself). Its ``parameters`` cell holds literal assignments: their names and
+the types of their defaults are what ``ptlab run -p key=value`` accepts.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ptlab.profiles import PROFILES
+
+LANGS = ("zh", "en")
+
+
+class ChapterError(ValueError):
+    """A chapter name, parameter or value that cannot be used (one-line message)."""
+
+
+@dataclass
+class Chapter:
+    name: str
+    source: Path
+    defaults: dict[str, Any]
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    depends: list[str] = field(default_factory=list)
+
+    @property
+    def source_sha(self) -> str:
+        return hashlib.sha256(self.source.read_bytes()).hexdigest()
+
+    def params_for(self, profile: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Defaults, then the profile's overrides, then ``overrides`` (all already typed)."""
+        if profile not in PROFILES:
+            raise ChapterError(f"unknown profile {profile!r}; allowed: {', '.join(PROFILES)}")
+        out = dict(self.defaults)
+        out.update(self.profiles.get(profile, {}))
+        out.update(overrides or {})
+        out["profile"] = profile
+        return out
+
+    def check_param(self, key: str, value: Any) -> Any:
+        """The value converted to the default's type; ChapterError naming what is allowed."""
+        if key not in self.defaults:
+            allowed = ", ".join(sorted(self.defaults))
+            raise ChapterError(f"chapter {self.name} has no parameter {key!r}; allowed: {allowed}")
+        return coerce(key, value, self.defaults[key])
+
+
+def coerce(key: str, value: Any, default: Any) -> Any:
+    """Convert a command-line string (or a value) to the type of ``default``."""
+    want = type(default)
+    if not isinstance(value, str):
+        if want is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, want) and not (want is int and isinstance(value, bool)):
+            return value
+        raise ChapterError(f"{key} must be {want.__name__}, got {value!r}")
+    raw = value.strip()
+    try:
+        if want is bool:
+            low = raw.lower()
+            if low in ("true", "1", "yes", "on"):
+                return True
+            if low in ("false", "0", "no", "off"):
+                return False
+            raise ValueError
+        if want is int:
+            return int(raw)
+        if want is float:
+            return float(raw)
+        if want is str:
+            return raw
+        parsed = ast.literal_eval(raw)
+        if not isinstance(parsed, want):
+            raise ValueError
+        return parsed
+    except (ValueError, SyntaxError):
+        examples = {
+            bool: "true or false",
+            int: "an integer",
+            float: "a number",
+            list: "a list like [1, 2]",
+            dict: "a dict like {'a': 1}",
+        }
+        example = examples.get(want, want.__name__)
+        raise ChapterError(f"{key} must be {example}, got {value!r}") from None
+
+
+def _literal_assignments(code: str, where: str) -> dict[str, Any]:
+    out = {}
+    for node in ast.parse(code).body:
+        if not (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+        ):
+            raise ChapterError(f"{where}: the parameters cell may hold only `name = literal` lines")
+        try:
+            out[node.targets[0].id] = ast.literal_eval(node.value)
+        except ValueError:
+            name = node.targets[0].id
+            raise ChapterError(f"{where}: parameter {name} is not a literal") from None
+    return out
+
+
+def read_chapter(path: Path) -> Chapter:
+    """Parse a chapter source: its parameters cell, profiles and dependencies."""
+    import jupytext
+
+    nb = jupytext.read(path)
+    cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    if len(cells) != 1:
+        raise ChapterError(f"{path}: needs exactly one cell tagged 'parameters'")
+    defaults = _literal_assignments(cells[0].source, str(path))
+    defaults.pop("profile", None)  # a default for standalone runs; the runner injects it
+    meta = nb.metadata.get("ptlab", {})
+    ch = Chapter(path.stem, path, defaults, depends=list(meta.get("depends", [])))
+    for prof, over in (meta.get("profiles") or {}).items():
+        if prof not in PROFILES:
+            raise ChapterError(f"{path}: unknown profile {prof!r} in header")
+        ch.profiles[prof] = {k: ch.check_param(k, v) for k, v in over.items()}
+    return ch
+
+
+def chapter_names_from_toc(toc_path: Path) -> list[str]:
+    """Chapter names in TOC order: ``<lang>/<name>`` entries with a ``notebooks/<name>.py``."""
+    import yaml
+
+    toc = yaml.safe_load(toc_path.read_text())
+    files: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if "file" in node:
+                files.append(str(node["file"]))
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(toc)
+    nb_dir = toc_path.resolve().parent / "notebooks"
+    names: list[str] = []
+    for f in files:
+        parts = f.split("/")
+        if len(parts) == 2 and parts[0] in LANGS and (nb_dir / f"{parts[1]}.py").exists():
+            if parts[1] not in names:
+                names.append(parts[1])
+    return names
+
+
+def load_params_file(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text())

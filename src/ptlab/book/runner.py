@@ -1,0 +1,243 @@
+"""Execute chapters through papermill, only when needed, and keep what the book renders fresh.
+
+Layout under the repository root::
+
+    notebooks/<ch>.py            chapter source (jupytext percent)
+    book/params/<ch>.json        parameters chosen with ``ptlab run`` (profile + overrides)
+    book/generated/<ch>.ipynb    the executed notebook (all languages)
+    book/generated/<ch>.json     its execution record: inputs digest, params, commit, time
+    book/<lang>/<ch>.ipynb       the per-language pages Jupyter Book renders (never re-executed)
+
+A chapter is stale when the digest of its inputs (source, parameters in force, and the digests
+of the chapters it depends on) differs from the recorded one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ptlab.book.chapters import (
+    LANGS,
+    Chapter,
+    ChapterError,
+    chapter_names_from_toc,
+    load_params_file,
+    read_chapter,
+)
+from ptlab.book.split import split_chapter
+from ptlab.profiles import DEFAULT_PROFILE, PROFILES
+
+PROFILE_ENV = "PTLAB_PROFILE"
+
+
+@dataclass
+class Book:
+    """Paths of one book checkout (``root`` holds _toc.yml, notebooks/ and book/)."""
+
+    root: Path
+
+    @classmethod
+    def find(cls, start: Path | None = None) -> Book:
+        here = (start or Path.cwd()).resolve()
+        for d in (here, *here.parents):
+            if (d / "_toc.yml").exists() and (d / "notebooks").is_dir():
+                return cls(d)
+        raise ChapterError(f"no book found from {here}: need _toc.yml and notebooks/ above it")
+
+    @property
+    def book_dir(self) -> Path:
+        return self.root / "book"
+
+    @property
+    def generated(self) -> Path:
+        return self.book_dir / "generated"
+
+    def chapter_names(self) -> list[str]:
+        return chapter_names_from_toc(self.root / "_toc.yml")
+
+    def chapter(self, name: str) -> Chapter:
+        names = self.chapter_names()
+        if name not in names:
+            raise ChapterError(f"unknown chapter {name!r}; chapters: {', '.join(names)}")
+        return read_chapter(self.root / "notebooks" / f"{name}.py")
+
+    def params_file(self, name: str) -> Path:
+        return self.book_dir / "params" / f"{name}.json"
+
+    def record_file(self, name: str) -> Path:
+        return self.generated / f"{name}.json"
+
+    def record(self, name: str) -> dict[str, Any] | None:
+        p = self.record_file(name)
+        return json.loads(p.read_text()) if p.exists() else None
+
+    def ordered(self) -> list[Chapter]:
+        """Chapters in TOC order, moved after the chapters they depend on."""
+        chapters = {n: self.chapter(n) for n in self.chapter_names()}
+        out: list[Chapter] = []
+        visiting: set[str] = set()
+
+        def visit(n: str) -> None:
+            if any(c.name == n for c in out):
+                return
+            if n in visiting:
+                raise ChapterError(f"chapter dependency cycle through {n}")
+            if n not in chapters:
+                raise ChapterError(f"a chapter depends on {n!r}, which is not in _toc.yml")
+            visiting.add(n)
+            for d in chapters[n].depends:
+                visit(d)
+            visiting.discard(n)
+            out.append(chapters[n])
+
+        for n in chapters:
+            visit(n)
+        return out
+
+
+def params_in_force(book: Book, ch: Chapter, profile: str | None = None) -> dict[str, Any]:
+    """The parameters a build would use: an explicit or PTLAB_PROFILE profile (pure profile
+    values), else the recorded choice of ``ptlab run`` (its profile + overrides), else quick."""
+    stored = load_params_file(book.params_file(ch.name))
+    profile = profile or os.environ.get(PROFILE_ENV) or None
+    if profile is None:
+        profile = stored.get("profile", DEFAULT_PROFILE)
+        overrides = stored.get("overrides", {})
+    else:
+        overrides = stored.get("overrides", {}) if stored.get("profile") == profile else {}
+    if profile not in PROFILES:
+        raise ChapterError(f"unknown profile {profile!r}; allowed: {', '.join(PROFILES)}")
+    return ch.params_for(profile, {k: ch.check_param(k, v) for k, v in overrides.items()})
+
+
+def inputs_digest(ch: Chapter, params: dict[str, Any], upstream: dict[str, str]) -> str:
+    blob = json.dumps(
+        {"source": ch.source_sha, "params": params, "upstream": upstream},
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def chapter_state(book: Book, ch: Chapter, params: dict[str, Any]) -> tuple[str, str]:
+    """(``fresh`` | ``stale`` | ``missing``, reason)."""
+    rec = book.record(ch.name)
+    if rec is None or not (book.generated / f"{ch.name}.ipynb").exists():
+        return "missing", "never executed"
+    upstream = {}
+    for d in ch.depends:
+        drec = book.record(d)
+        upstream[d] = drec["inputs"] if drec else "missing"
+    if rec["inputs"] == inputs_digest(ch, params, upstream):
+        return "fresh", ""
+    if rec["source_sha"] != ch.source_sha:
+        return "stale", "source changed"
+    if rec["params"] != params:
+        changed = sorted(
+            k for k in set(params) | set(rec["params"]) if params.get(k) != rec["params"].get(k)
+        )
+        return "stale", "parameters changed: " + ", ".join(changed)
+    return "stale", "upstream results changed: " + ", ".join(
+        d for d in ch.depends if rec["upstream"].get(d) != upstream[d]
+    )
+
+
+def run_chapter(
+    book: Book, ch: Chapter, params: dict[str, Any], progress: bool = True
+) -> dict[str, Any]:
+    """Execute the chapter under papermill, then commit its outputs: the executed notebook
+    (atomic replace), its record, and the language pages. On failure the previous outputs stay
+    as they were, the failed notebook is kept as ``<ch>.failed.ipynb``, and ChapterError says
+    which cell broke."""
+    import jupytext
+    import nbformat
+    import papermill as pm
+
+    from ptlab.provenance import git_commit
+
+    book.generated.mkdir(parents=True, exist_ok=True)
+    nb = jupytext.read(ch.source)
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.metadata.setdefault("language_info", {"name": "python"})
+    nb.metadata.get("jupytext", {}).pop("formats", None)
+    upstream = {d: (book.record(d) or {}).get("inputs", "missing") for d in ch.depends}
+    tmp = book.generated / f".{ch.name}.running.ipynb"
+    t0 = time.time()
+    try:
+        pm.execute_notebook(
+            nb,
+            str(tmp),
+            parameters=params,
+            kernel_name="python3",
+            language="python",
+            cwd=str(book.root),
+            progress_bar=progress,
+        )
+    except pm.PapermillExecutionError as e:
+        failed = book.generated / f"{ch.name}.failed.ipynb"
+        os.replace(tmp, failed)
+        raise ChapterError(
+            f"chapter {ch.name} failed in cell {e.exec_count}: {e.ename}: "
+            f"{e.evalue} (see {failed.relative_to(book.root)})"
+        ) from None
+    record = {
+        "chapter": ch.name,
+        "profile": params["profile"],
+        "params": params,
+        "source_sha": ch.source_sha,
+        "upstream": upstream,
+        "inputs": inputs_digest(ch, params, upstream),
+        "git_commit": git_commit(),
+        "executed_at": time.strftime("%Y-%m-%d %H:%M %Z"),
+        "exec_seconds": round(time.time() - t0, 1),
+    }
+    out = nbformat.read(tmp, as_version=4)
+    out.metadata["ptlab"] = record
+    nbformat.write(out, tmp)
+    os.replace(tmp, book.generated / f"{ch.name}.ipynb")
+    _write_json(book.record_file(ch.name), record)
+    split_chapter(out, ch.name, record, book.book_dir)
+    return record
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True, default=str))
+    os.replace(tmp, path)
+
+
+def save_params(book: Book, ch: Chapter, profile: str, overrides: dict[str, Any]) -> None:
+    """Record ``ptlab run``'s choice so the next build keeps it."""
+    _write_json(book.params_file(ch.name), {"profile": profile, "overrides": overrides})
+
+
+def ensure_book(
+    book: Book, profile: str | None = None, progress: bool = True, log=print
+) -> list[str]:
+    """Execute the missing or stale chapters in dependency order and (re)write language pages
+    that are missing; returns the names of the chapters executed."""
+    ran = []
+    for ch in book.ordered():
+        params = params_in_force(book, ch, profile)
+        state, reason = chapter_state(book, ch, params)
+        if state != "fresh":
+            log(f"ptlab: executing chapter {ch.name} ({params['profile']}; {reason})")
+            run_chapter(book, ch, params, progress)
+            ran.append(ch.name)
+        elif any(not (book.book_dir / lang / f"{ch.name}.ipynb").exists() for lang in LANGS):
+            import nbformat
+
+            nb = nbformat.read(book.generated / f"{ch.name}.ipynb", as_version=4)
+            split_chapter(nb, ch.name, book.record(ch.name), book.book_dir)
+    return ran

@@ -1,0 +1,93 @@
+"""Two languages from one execution: split an executed notebook into 中文 and English pages.
+
+Markdown cells tagged ``lang-zh`` or ``lang-en`` go to that language only; untagged markdown
+and every code cell (with its outputs, glue included) go to both, so both pages carry the same
+figures and numbers. After the first markdown cell (the title) each page gets a link to its twin
+and a box with the profile, parameters, commit and execution time.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import Any
+
+from ptlab.book.chapters import LANGS
+
+TEXT = {
+    "zh": {
+        "twin": "English version",
+        "title": "本章运行参数",
+        "profile": "配置档",
+        "commit": "代码提交",
+        "executed": "执行于",
+        "took": "用时",
+        "params": "参数",
+        "rerun": "换参数重跑本章",
+    },
+    "en": {
+        "twin": "中文版",
+        "title": "Parameters of this run",
+        "profile": "profile",
+        "commit": "commit",
+        "executed": "executed",
+        "took": "took",
+        "params": "parameters",
+        "rerun": "rerun with other parameters",
+    },
+}
+
+
+def header_cell(lang: str, chapter: str, record: dict[str, Any]) -> dict:
+    """The twin link and the run box, as a markdown cell."""
+    import nbformat
+
+    t = TEXT[lang]
+    other = "en" if lang == "zh" else "zh"
+    params = {k: v for k, v in record["params"].items() if k != "profile"}
+    plist = ", ".join(f"`{k}={v!r}`" for k, v in params.items())
+    commit = str(record.get("git_commit", "unknown"))[:12]
+    src = (
+        f"[{t['twin']} →](../{other}/{chapter}.ipynb)\n\n"
+        f"```{{admonition}} {t['title']}\n:class: note\n"
+        f"**{t['profile']}** `{record['profile']}` · **{t['commit']}** `{commit}` · "
+        f"**{t['executed']}** {record.get('executed_at', '?')} · "
+        f"**{t['took']}** {record.get('exec_seconds', 0):.0f} s\n\n"
+        f"**{t['params']}** {plist}\n\n"
+        f"{t['rerun']}: `ptlab run {chapter} -p name=value`\n```"
+    )
+    return nbformat.v4.new_markdown_cell(src, metadata={"tags": ["ptlab-header"]})
+
+
+def language_notebook(nb, lang: str, chapter: str, record: dict[str, Any]):
+    """A copy of ``nb`` holding the cells of one language plus the header cell."""
+    out = copy.deepcopy(nb)
+    cells = []
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        langs = [t[5:] for t in tags if t.startswith("lang-")]
+        if cell.cell_type == "markdown" and langs and lang not in langs:
+            continue
+        cells.append(copy.deepcopy(cell))
+    first_md = next((i for i, c in enumerate(cells) if c.cell_type == "markdown"), -1)
+    cells.insert(first_md + 1, header_cell(lang, chapter, record))
+    out.cells = cells
+    out.metadata["language"] = lang
+    return out
+
+
+def split_chapter(nb, chapter: str, record: dict[str, Any], book_dir: Path) -> None:
+    """Write ``book/<lang>/<chapter>.ipynb`` for each language (only if the content changed,
+    so Sphinx's incremental build sees unchanged pages as unchanged)."""
+    import nbformat
+
+    for lang in LANGS:
+        text = nbformat.writes(language_notebook(nb, lang, chapter, record))
+        path = Path(book_dir) / lang / f"{chapter}.ipynb"
+        if path.exists() and path.read_text() == text:
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(text)
+        os.replace(tmp, path)
