@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 STUDY ?= switches
 
-.PHONY: install test sweep lint bench clean
+.PHONY: install test book sweep lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -19,6 +19,9 @@ install: $(VENV)/.installed
 
 test: install
 	$(BIN)/python -m pytest
+
+book: install
+	$(BIN)/ptlab book
 
 sweep: install
 	$(BIN)/ptlab sweep $(STUDY) --design fractional --profile quick
@@ -34,4 +37,4 @@ bench: install
 	$(BIN)/python bench/sweep_throughput.py
 
 clean:
-	rm -rf $(VENV) _build
+	rm -rf $(VENV) _build book/generated book/zh/*.ipynb book/en/*.ipynb

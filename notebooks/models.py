@@ -40,6 +40,7 @@ study = "models"
 import pandas as pd
 from myst_nb import glue
 
+from ptlab.book.glue import beyond_noise, glue_text, glue_value
 from ptlab.book.plotting import setup_figures
 from ptlab.models import SWITCHES, all_off, all_on, param_count_table
 from ptlab.profiles import profile_configs
@@ -156,11 +157,11 @@ single = pd.DataFrame(
     + [{"config": "all on (Llama)", "n_params": n_on}]
 ).set_index("config")
 single["× PT"] = (single["n_params"] / n_off).round(2)
-glue("n_params_off", n_off, display=False)
-glue("n_params_on", n_on, display=False)
-glue("n_params_ratio", n_on / n_off, display=False)
-glue("n_params_min", int(counts["n_params"].min()), display=False)
-glue("n_params_max", int(counts["n_params"].max()), display=False)
+glue_value("n_params_off", n_off)
+glue_value("n_params_on", n_on)
+glue_value("n_params_ratio", n_on / n_off)
+glue_value("n_params_min", int(counts["n_params"].min()))
+glue_value("n_params_max", int(counts["n_params"].max()))
 single
 
 # %% [markdown] tags=["lang-zh"]
@@ -204,13 +205,18 @@ final = df.assign(config=df["untie_attn_weights"].map({False: "all-off", True: "
 summary = final.groupby("config")["eval/loss"].agg(["count", "mean", "std"])
 gap = summary.loc["all-off", "mean"] - summary.loc["all-on", "mean"]
 noise = float(summary["std"].max())
-glue("loss_off", summary.loc["all-off", "mean"], display=False)
-glue("loss_on", summary.loc["all-on", "mean"], display=False)
-glue("sd_off", summary.loc["all-off", "std"], display=False)
-glue("sd_on", summary.loc["all-on", "std"], display=False)
-glue("gap", gap, display=False)
-glue("gap_over_sd", gap / noise if noise > 0 else float("nan"), display=False)
-glue("n_seeds", int(summary["count"].min()), display=False)
+glue_value("loss_off", summary.loc["all-off", "mean"])
+glue_value("loss_on", summary.loc["all-on", "mean"])
+glue_value("sd_off", summary.loc["all-off", "std"])
+glue_value("sd_on", summary.loc["all-on", "std"])
+glue_value("gap", gap)
+glue_value("gap_over_sd", gap / noise if noise > 0 else float("nan"))
+glue_value("n_seeds", int(summary["count"].min()))
+zh, en = beyond_noise(gap, noise)
+better = ("全开的 Llama 更好。" if gap > 0 else "全关的 PT 更好。",
+          "Llama (all on) is better." if gap > 0 else "PT (all off) is better.")
+glue_text("verdict_zh", better[0] + zh)
+glue_text("verdict_en", better[1] + " " + en)
 summary
 
 # %% [markdown] tags=["lang-zh"]
@@ -223,7 +229,8 @@ summary
 # 在 {glue:text}`n_seeds` 个种子上，全关的 PT 最终验证损失为 {glue:text}`loss_off:.3f`
 # （标准差 {glue:text}`sd_off:.3f`），全开的 Llama 为 {glue:text}`loss_on:.3f`
 # （标准差 {glue:text}`sd_on:.3f`）。两者相差 {glue:text}`gap:.3f` nats/byte，
-# 约为种子噪声（两者中较大的标准差）的 {glue:text}`gap_over_sd:.1f` 倍。
+# 约为种子噪声（两者中较大的标准差）的 {glue:text}`gap_over_sd:.1f` 倍（正值表示 Llama 更好）。
+# {glue:md}`verdict_zh`
 
 # %% [markdown] tags=["lang-en"]
 # ```{glue:figure} fig_curves
@@ -236,4 +243,5 @@ summary
 # Over {glue:text}`n_seeds` seeds, PT (all off) ends at a validation loss of
 # {glue:text}`loss_off:.3f` (sd {glue:text}`sd_off:.3f`) and Llama (all on) at
 # {glue:text}`loss_on:.3f` (sd {glue:text}`sd_on:.3f`): a gap of {glue:text}`gap:.3f` nats/byte,
-# about {glue:text}`gap_over_sd:.1f` times the seed noise (the larger of the two sds).
+# about {glue:text}`gap_over_sd:.1f` times the seed noise (the larger of the two sds; positive
+# means Llama is better). {glue:md}`verdict_en`

@@ -10,7 +10,7 @@ def test_readme_quick_start_is_two_commands_and_ci_runs_the_test_one():
     readme = (ROOT / "README.md").read_text()
     block = re.search(r"## Quick start.*?```bash\n(.*?)```", readme, re.S).group(1)
     commands = [ln.split("#")[0].strip() for ln in block.splitlines() if ln.strip()]
-    assert commands == ["make sweep", "make test"]
+    assert commands == ["make book", "make test"]
     ci = (ROOT / ".ci" / "run").read_text()
     assert "\nmake test\n" in ci
 

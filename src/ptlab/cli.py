@@ -266,6 +266,94 @@ def results(study, results_dir, fmt, out, summary) -> None:
         click.echo(f"wrote {len(table)} runs to {out}", err=True)
 
 
+@cli.command()
+@click.argument("chapter")
+@click.option(
+    "-p",
+    "--param",
+    "params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A chapter parameter (names and types from its parameters cell).",
+)
+@click.option("--profile", default=None, help=f"One of: {', '.join(PROFILES)}.")
+def run(chapter, params, profile) -> None:
+    """Re-execute one book chapter with new parameters and record them for later builds."""
+    from ptlab.book.chapters import ChapterError
+    from ptlab.book.runner import Book, params_in_force, run_chapter, save_params
+
+    try:
+        book = Book.find()
+        ch = book.chapter(chapter)
+        if profile is not None:
+            check_profile(profile)
+        overrides = {}
+        for item in params:
+            if "=" not in item:
+                raise InputError(f"-p expects KEY=VALUE, got {item!r}")
+            k, v = item.split("=", 1)
+            overrides[k.strip()] = ch.check_param(k.strip(), v)
+        stored = book.params_file(ch.name)
+        prof = profile or params_in_force(book, ch)["profile"]
+        values = ch.params_for(prof, overrides)
+        record = run_chapter(book, ch, values)
+    except (ChapterError, ConfigError) as e:
+        raise InputError(str(e)) from None
+    save_params(book, ch, prof, overrides)
+    click.echo(
+        f"{chapter}: executed in {record['exec_seconds']:.0f} s ({prof}); parameters "
+        f"recorded in {stored.relative_to(book.root)}"
+    )
+
+
+@cli.command()
+@click.option("--profile", default=None, help="Show staleness for a whole-book profile.")
+def status(profile) -> None:
+    """List chapters: fresh, stale or missing, with the parameters in force."""
+    from ptlab.book.chapters import ChapterError
+    from ptlab.book.runner import Book, chapter_state, params_in_force
+
+    try:
+        if profile is not None:
+            check_profile(profile)
+        book = Book.find()
+        for ch in book.ordered():
+            params = params_in_force(book, ch, profile)
+            state, reason = chapter_state(book, ch, params)
+            shown = ", ".join(f"{k}={v!r}" for k, v in params.items() if k != "profile")
+            click.echo(
+                f"{ch.name:12} {state:8} {params['profile']:6} {shown}"
+                + (f"  [{reason}]" if reason else "")
+            )
+    except (ChapterError, ConfigError) as e:
+        raise InputError(str(e)) from None
+
+
+@cli.command()
+@click.option("--profile", default=None, help="Build every chapter in this profile.")
+@click.option("--all", "rebuild_all", is_flag=True, help="Pass --all to jupyter-book.")
+def book(profile, rebuild_all) -> None:
+    """Execute stale chapters, then `jupyter-book build book` (HTML in _build/html)."""
+    import os
+    import subprocess
+
+    from ptlab.book.chapters import ChapterError
+    from ptlab.book.runner import PROFILE_ENV, Book, ensure_book
+
+    try:
+        if profile is not None:
+            check_profile(profile)
+        b = Book.find()
+        ensure_book(b, profile)
+    except (ChapterError, ConfigError) as e:
+        raise InputError(str(e)) from None
+    env = dict(os.environ)
+    if profile:
+        env[PROFILE_ENV] = profile
+    cmd = ["jupyter-book", "build", "book"] + (["--all"] if rebuild_all else [])
+    sys.exit(subprocess.call(cmd, cwd=b.root, env=env))
+
+
 def _abbrev(col: str) -> str:
     """Short column heads for the terminal table (e.g. untie_attn_weights -> u_attn_w)."""
     from ptlab.models import SWITCHES

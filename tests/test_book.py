@@ -1,0 +1,133 @@
+"""The book pipeline: papermill runner, staleness, language split, CJK figures, smoke build."""
+
+import json
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+pytest.importorskip("jupyter_book")
+
+
+def copy_book(dst: Path) -> Path:
+    """A private copy of the book sources (the build writes results/, book/generated, _build)."""
+    for f in ("_config.yml", "_toc.yml"):
+        shutil.copy(ROOT / f, dst / f)
+    shutil.copytree(ROOT / "notebooks", dst / "notebooks")
+    shutil.copytree(
+        ROOT / "book",
+        dst / "book",
+        symlinks=True,
+        ignore=shutil.ignore_patterns("generated", "*.ipynb", "params"),
+    )
+    return dst
+
+
+def test_toc_symlink_points_to_top_level():
+    assert (ROOT / "book" / "_toc.yml").resolve() == (ROOT / "_toc.yml").resolve()
+
+
+def test_cjk_font_has_chinese_glyphs(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib import font_manager
+
+    from ptlab.book.plotting import CJK_FONT_FILE, setup_figures
+
+    setup_figures()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Glyph ... missing from font" would raise here
+        fig, ax = plt.subplots()
+        ax.set_title("训练损失 · 注意力头")
+        fig.savefig(tmp_path / "zh.png")
+        plt.close(fig)
+    path = font_manager.findfont(font_manager.FontProperties(family=["sans-serif"]))
+    assert path.endswith(CJK_FONT_FILE)
+
+
+def test_chapter_parameters_are_parsed_and_checked():
+    from ptlab.book import ChapterError, read_chapter
+
+    ch = read_chapter(ROOT / "notebooks" / "sweep.py")
+    assert ch.defaults["design"] == "fractional" and "profile" not in ch.defaults
+    assert ch.params_for("smoke")["n_configs"] == 12
+    assert ch.check_param("n_configs", "40") == 40
+    with pytest.raises(ChapterError, match="has no parameter 'n_config'; allowed:"):
+        ch.check_param("n_config", "40")
+    with pytest.raises(ChapterError, match="n_configs must be an integer"):
+        ch.check_param("n_configs", "many")
+
+
+def ptlab(cwd, *args, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", "ptlab.cli", *args], cwd=cwd, capture_output=True, text=True, env=env
+    )
+
+
+def test_run_records_parameters_and_staleness(tmp_path):
+    from ptlab.book.runner import Book, chapter_state, params_in_force
+
+    root = copy_book(tmp_path)
+    r = ptlab(root, "run", "models", "--profile", "smoke", "-p", "seeds=1")
+    assert r.returncode == 0, r.stderr
+    book = Book(root)
+    ch = book.chapter("models")
+    nb = json.loads((book.generated / "models.ipynb").read_text())
+    assert nb["metadata"]["papermill"]["parameters"]["seeds"] == 1
+    assert nb["metadata"]["ptlab"]["params"]["profile"] == "smoke"
+    stored = json.loads(book.params_file("models").read_text())
+    assert stored == {"profile": "smoke", "overrides": {"seeds": 1}}
+    params = params_in_force(book, ch)
+    assert params["seeds"] == 1 and chapter_state(book, ch, params)[0] == "fresh"
+    for lang, twin in (("zh", "en"), ("en", "zh")):
+        page = (root / "book" / lang / "models.ipynb").read_text()
+        assert f"../{twin}/models.ipynb" in page
+    # an unknown parameter: one line, non-zero exit, previous output untouched
+    before = (book.generated / "models.ipynb").read_bytes()
+    bad = ptlab(root, "run", "models", "-p", "seedz=2")
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+    assert "no parameter 'seedz'; allowed: results_dir, seeds, study" in bad.stderr
+    assert (book.generated / "models.ipynb").read_bytes() == before
+    # touching the source makes the chapter stale; nothing else does
+    src = root / "notebooks" / "models.py"
+    src.write_text(src.read_text() + "\n# touched\n")
+    assert chapter_state(book, book.chapter("models"), params) == ("stale", "source changed")
+
+
+def test_smoke_build_from_clean_with_warnings_as_errors(tmp_path):
+    root = copy_book(tmp_path)
+    env = {**__import__("os").environ, "PTLAB_PROFILE": "smoke"}
+    exe = str(Path(sys.executable).parent / "jupyter-book")
+    jb = [exe, "build", "book", "-W", "--keep-going"]
+    first = subprocess.run(jb, cwd=root, capture_output=True, text=True, env=env)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert first.stdout.count("executing chapter") == 2
+    html = root / "_build" / "html"
+    for lang in ("zh", "en"):
+        page = (html / lang / "sweep.html").read_text()
+        assert "np.float64" not in page and "<img" in page
+        assert f'href="../{"en" if lang == "zh" else "zh"}/sweep.html"' in page
+    again = subprocess.run(jb, cwd=root, capture_output=True, text=True, env=env)
+    assert again.returncode == 0 and "executing chapter" not in again.stdout
+    # offline internal link check; linkchecker drops root privileges to `nobody`, so it reads
+    # a world-readable copy (pytest's tmp root is private)
+    import tempfile
+
+    public = Path(tempfile.mkdtemp(prefix="ptlab-site-"))
+    try:
+        shutil.copytree(html, public / "html")
+        subprocess.run(["chmod", "-R", "a+rX", str(public)], check=True)
+        exe = str(Path(sys.executable).parent / "linkchecker")
+        args = ["--no-status", "--no-warnings", "--ignore-url=^https?://"]
+        lc = subprocess.run(
+            [exe, *args, str(public / "html" / "index.html")], capture_output=True, text=True
+        )
+        assert lc.returncode == 0, lc.stdout[-2000:]
+    finally:
+        shutil.rmtree(public)
