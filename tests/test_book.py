@@ -131,3 +131,58 @@ def test_smoke_build_from_clean_with_warnings_as_errors(tmp_path):
         assert lc.returncode == 0, lc.stdout[-2000:]
     finally:
         shutil.rmtree(public)
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.mark.skipif(
+    not CHROMIUM.exists() and not __import__("os").environ.get("CI"),
+    reason="Debian chromium not installed (.ci/run installs it)",
+)
+def test_site_in_a_real_browser(tmp_path):
+    """One chapter per language: the page loads, images decode, glued numbers are present,
+    and the language link lands on the twin page."""
+    import functools
+    import http.server
+    import threading
+
+    from playwright.sync_api import sync_playwright
+
+    root = copy_book(tmp_path)
+    env = {**__import__("os").environ, "PTLAB_PROFILE": "smoke"}
+    exe = str(Path(sys.executable).parent / "jupyter-book")
+    r = subprocess.run([exe, "build", "book"], cwd=root, capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    handler = functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(root / "_build" / "html")
+    )
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    args = [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+    ]
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=args)
+            page = browser.new_page()
+            for lang, twin, glued in (("zh", "en", "个运行"), ("en", "zh", "runs")):
+                resp = page.goto(f"{base}/{lang}/sweep.html")
+                assert resp is not None and resp.ok
+                widths = page.eval_on_selector_all("img", "els => els.map(e => e.naturalWidth)")
+                assert widths and all(w > 0 for w in widths), widths
+                pasted = page.locator(".pasted-text").all_inner_texts()
+                assert len(pasted) >= 5 and any(t.strip().isdigit() for t in pasted)
+                assert glued in page.inner_text("main")
+                page.click(f'a[href="../{twin}/sweep.html"]')
+                page.wait_for_load_state()
+                assert page.url.endswith(f"/{twin}/sweep.html")
+            browser.close()
+    finally:
+        server.shutdown()
