@@ -140,3 +140,52 @@ noise.round(4)
 # nats/byte (positive: Llama is better), {glue:text}`noise_ratio:.1f` times the largest seed
 # sd; the spread across the sweep's configs is {glue:text}`spread_ratio:.1f` times it.
 # {glue:md}`spread_en`
+
+# %%
+ref = noise_df.loc[noise_df[list(SWITCHES)].all(axis=1) & noise_df["status"].eq("ok"), "wall_s"]
+cost = ok.assign(cost=ok["wall_s"] / ref.median())
+effect = {s: cost.loc[cost[s], "cost"].median() - cost.loc[~cost[s], "cost"].median()
+          for s in SWITCHES}
+dearest = max(effect, key=effect.get)
+glue_value("cost_min", cost["cost"].min())
+glue_value("cost_max", cost["cost"].max())
+glue_value("cost_switch", dearest)
+glue_value("cost_switch_delta", effect[dearest])
+long_cost = cost.melt(id_vars=["cost"], value_vars=list(SWITCHES), var_name="switch",
+                      value_name="on")
+fig, ax = plt.subplots(figsize=(8, 4.2))
+sns.boxplot(long_cost, y="switch", x="cost", hue="on", ax=ax, fliersize=2)
+ax.axvline(1.0, color="grey", lw=1, ls="--")
+ax.set(xlabel="wall time / all-on (Llama)", ylabel="", title="训练成本 · training cost")
+fig.tight_layout()
+glue("fig_cost", fig, display=False)
+plt.close(fig)
+pd.Series(effect, name="median cost on − off").sort_values().round(3)
+
+# %% [markdown] tags=["lang-zh"]
+# ## 训练成本
+#
+# ```{glue:figure} fig_cost
+# :name: fig-sweep-cost-zh
+#
+# 每个运行的训练墙钟时间，以全开（Llama）配置的中位数为 1。按每个开关的开 / 关分组。
+# ```
+#
+# 各配置的相对成本介于 {glue:text}`cost_min:.2f` 与 {glue:text}`cost_max:.2f` 之间。
+# 对成本影响最大的开关是 {glue:text}`cost_switch`：打开后中位成本变化 {glue:text}`cost_switch_delta:+.2f`
+# （负值表示更快）。墙钟时间受机器上其他负载影响（两个进程共用两个核心），个别离群值更可能来自负载而非配置本身。
+
+# %% [markdown] tags=["lang-en"]
+# ## Training cost
+#
+# ```{glue:figure} fig_cost
+# :name: fig-sweep-cost-en
+#
+# Wall time of each run relative to the median of the all-on (Llama) config, grouped by each
+# switch on / off.
+# ```
+#
+# Relative cost ranges from {glue:text}`cost_min:.2f` to {glue:text}`cost_max:.2f`. The switch
+# that moves cost the most is {glue:text}`cost_switch`: turning it on changes the median cost
+# by {glue:text}`cost_switch_delta:+.2f` (negative: faster). Wall times also reflect other load on the
+# machine (two workers share two cores); single outliers more likely come from load than from the config.

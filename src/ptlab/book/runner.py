@@ -116,9 +116,11 @@ def params_in_force(book: Book, ch: Chapter, profile: str | None = None) -> dict
     return ch.params_for(profile, {k: ch.check_param(k, v) for k, v in overrides.items()})
 
 
-def inputs_digest(ch: Chapter, params: dict[str, Any], upstream: dict[str, str]) -> str:
+def inputs_digest(
+    ch: Chapter, params: dict[str, Any], upstream: dict[str, str], source_sha: str | None = None
+) -> str:
     blob = json.dumps(
-        {"source": ch.source_sha, "params": params, "upstream": upstream},
+        {"source": source_sha or ch.source_sha, "params": params, "upstream": upstream},
         sort_keys=True,
         default=str,
     )
@@ -162,6 +164,7 @@ def run_chapter(
     from ptlab.provenance import git_commit
 
     book.generated.mkdir(parents=True, exist_ok=True)
+    source_sha = ch.source_sha  # hash what is executed, not what the file holds afterwards
     nb = jupytext.read(ch.source)
     nb.metadata["kernelspec"] = {
         "name": "python3",
@@ -194,9 +197,9 @@ def run_chapter(
         "chapter": ch.name,
         "profile": params["profile"],
         "params": params,
-        "source_sha": ch.source_sha,
+        "source_sha": source_sha,
         "upstream": upstream,
-        "inputs": inputs_digest(ch, params, upstream),
+        "inputs": inputs_digest(ch, params, upstream, source_sha),
         "git_commit": git_commit(),
         "executed_at": time.strftime("%Y-%m-%d %H:%M %Z"),
         "exec_seconds": round(time.time() - t0, 1),
