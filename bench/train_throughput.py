@@ -18,32 +18,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _util import best_of, machine, matmul_peak_flops  # noqa: E402
 
 from ptlab.models import all_on, build_model, n_params  # noqa: E402
+from ptlab.models.reference import hf_llama  # noqa: E402
 
 SIZES = {
     "quick": dict(d_model=64, n_layers=2, n_heads=4, seq_len=64, batch=16),
     "larger": dict(d_model=256, n_layers=4, n_heads=8, seq_len=256, batch=8),
 }
-
-
-def hf_llama(cfg):
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    return LlamaForCausalLM(
-        LlamaConfig(
-            vocab_size=cfg.vocab_size,
-            hidden_size=cfg.d_model,
-            intermediate_size=cfg.ffn_hidden,
-            num_hidden_layers=cfg.n_layers,
-            num_attention_heads=cfg.n_heads,
-            num_key_value_heads=cfg.n_heads,
-            max_position_embeddings=cfg.seq_len,
-            rms_norm_eps=cfg.norm_eps,
-            tie_word_embeddings=False,
-            attention_bias=False,
-            mlp_bias=False,
-            attn_implementation="sdpa",
-        )
-    )
 
 
 def steps_fn(model, batch, steps, hf: bool):

@@ -27,23 +27,9 @@ def all_configs(**kw):
 
 def llama_from(model, cfg):
     """transformers' LlamaForCausalLM with the same dims and our weights copied in."""
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from ptlab.models.reference import hf_llama
 
-    hf_cfg = LlamaConfig(
-        vocab_size=cfg.vocab_size,
-        hidden_size=cfg.d_model,
-        intermediate_size=cfg.ffn_hidden,
-        num_hidden_layers=cfg.n_layers,
-        num_attention_heads=cfg.n_heads,
-        num_key_value_heads=cfg.n_heads,
-        max_position_embeddings=cfg.seq_len,
-        rms_norm_eps=cfg.norm_eps,
-        rope_theta=cfg.rope_theta,
-        tie_word_embeddings=False,
-        attention_bias=False,
-        mlp_bias=False,
-    )
-    hf = LlamaForCausalLM(hf_cfg).eval()
+    hf = hf_llama(cfg).eval()
     sd = {"model.embed_tokens.weight": model.embed.weight, "model.norm.weight": model.norm.weight}
     sd["lm_head.weight"] = model.lm_head.weight
     for i, b in enumerate(model.blocks):

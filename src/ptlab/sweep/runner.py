@@ -284,10 +284,6 @@ def run_study(
     return records_frame(recs), recs
 
 
-def spec_summary(spec: RunSpec) -> dict[str, Any]:
-    return {**{s: spec.model[s] for s in SWITCHES}, "seed": spec.seed, "run_id": spec.run_id}
-
-
 __all__ = [
     "EXECUTORS",
     "RunSpec",
@@ -296,5 +292,4 @@ __all__ = [
     "run_local",
     "run_slurm",
     "run_sweep",
-    "spec_summary",
 ]
