@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from ptlab import data
 from ptlab.models import ModelConfig, build_model, n_params
-from ptlab.models.config import ConfigError
+from ptlab.models.config import ConfigError, config_from_dict
 
 LN2 = math.log(2.0)
 MD_EPS = 1e-3  # masking ratio t ~ U(MD_EPS, 1), as in LLaDA
@@ -73,13 +73,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ConfigError(
-                f"unknown training parameter {unknown[0]!r}; allowed: {', '.join(sorted(known))}"
-            )
-        return cls(**d)
+        return config_from_dict(cls, d, "training")
 
 
 def resolve_device(name: str) -> torch.device:

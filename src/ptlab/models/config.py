@@ -114,13 +114,17 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ConfigError(
-                f"unknown model parameter {unknown[0]!r}; allowed: {', '.join(sorted(known))}"
-            )
-        return cls(**d)
+        return config_from_dict(cls, d, "model")
+
+
+def config_from_dict(cls: type, d: dict[str, Any], what: str):
+    """Build a config dataclass from a dict; an unknown key is a ConfigError naming the allowed."""
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(d) - known)
+    if unknown:
+        allowed = ", ".join(sorted(known))
+        raise ConfigError(f"unknown {what} parameter {unknown[0]!r}; allowed: {allowed}")
+    return cls(**d)
 
 
 def default_ffn_hidden(d_model: int) -> int:
