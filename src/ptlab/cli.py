@@ -1,4 +1,4 @@
-"""The ``ptlab`` command: ``sweep`` and ``results`` (book commands arrive with the book).
+"""The ``ptlab`` command: sweeps, results, analysis and the book.
 
 Every input is checked before any work starts; a bad one gets one line on stderr naming what
 is wrong and what is allowed, and exit status 2. Nothing in the results store is touched.
@@ -264,6 +264,51 @@ def results(study, results_dir, fmt, out, summary) -> None:
             click.echo(text)
     if out:
         click.echo(f"wrote {len(table)} runs to {out}", err=True)
+
+
+@cli.command()
+@click.argument("study", required=False)
+@click.option("--table", "table", default=None,
+              help="Analyse an external .xlsx/.csv/.parquet table instead of a study.")
+@click.option("--results-dir", default=DEFAULT_RESULTS_DIR, show_default=True)
+@click.option("--metric", default="eval/loss", show_default=True, help="Column to explain.")
+@click.option("--profile", default=None, help="Use the study's runs of this profile only.")
+@click.option("--noise-study", default=None,
+              help="Study with replicate seeds for the error term (default: STUDY-noise if any).")
+@click.option("--out", required=True, help="Directory for the five CSV files.")
+def analyze(study, table, results_dir, metric, profile, noise_study, out) -> None:
+    """Univariate, pair, triple, variance and exact-effect tables of a switch study."""
+    from pathlib import Path
+
+    from ptlab.analysis.effects import pure_error
+    from ptlab.analysis.pipeline import OUTPUTS, write_tables
+    from ptlab.analysis.pipeline import analyze as run_analysis
+    from ptlab.analysis.table import AnalysisInputError, load_switch_table
+
+    if (study is None) == (table is None):
+        raise InputError("give exactly one of STUDY or --table FILE")
+    out_path = Path(out)
+    if out_path.exists() and not out_path.is_dir():
+        raise InputError(f"--out {out} exists and is not a directory")
+    try:
+        t = load_switch_table(study, table, results_dir, metric, min_rows=16, profile=profile)
+        noise = None
+        if study is not None:
+            name = noise_study or f"{study}-noise"
+            if noise_study or (Path(results_dir) / name).is_dir():
+                nt = load_switch_table(name, None, results_dir, metric, min_rows=2,
+                                       profile=profile)
+                noise = pure_error(nt.X, nt.y)
+        a = run_analysis(t, noise)
+    except (AnalysisInputError, StoreError) as e:
+        raise InputError(str(e)) from None
+    paths = write_tables(a, out_path)
+    click.echo(
+        f"analysed {t.n} runs of {t.source} ({t.n_excluded} not ok, excluded); "
+        f"out-of-fold R² {a.r2_oof:.3f}; wrote {', '.join(f'{n}.csv' for n in OUTPUTS)} "
+        f"to {paths[0].parent}",
+        err=True,
+    )
 
 
 @cli.command()
