@@ -35,6 +35,7 @@ bench: install
 	$(BIN)/python bench/train_throughput.py
 	$(BIN)/python bench/switch_cost.py
 	$(BIN)/python bench/sweep_throughput.py
+	$(BIN)/python bench/analysis_speed.py
 
 clean:
 	rm -rf $(VENV) _build book/generated book/zh/*.ipynb book/en/*.ipynb

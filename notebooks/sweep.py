@@ -11,7 +11,7 @@
 #   ptlab:
 #     depends: []
 #     profiles:
-#       smoke: {design: random, n_configs: 12, noise_seeds: 2}
+#       smoke: {design: random, n_configs: 24, noise_seeds: 2}
 #       full: {design: fractional, noise_seeds: 5}
 # ---
 

@@ -56,7 +56,7 @@ def test_chapter_parameters_are_parsed_and_checked():
 
     ch = read_chapter(ROOT / "notebooks" / "sweep.py")
     assert ch.defaults["design"] == "fractional" and "profile" not in ch.defaults
-    assert ch.params_for("smoke")["n_configs"] == 12
+    assert ch.params_for("smoke")["n_configs"] == 24
     assert ch.check_param("n_configs", "40") == 40
     with pytest.raises(ChapterError, match="has no parameter 'n_config'; allowed:"):
         ch.check_param("n_config", "40")
@@ -107,12 +107,15 @@ def test_smoke_build_from_clean_with_warnings_as_errors(tmp_path):
     jb = [exe, "build", "book", "-W", "--keep-going"]
     first = subprocess.run(jb, cwd=root, capture_output=True, text=True, env=env)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-    assert first.stdout.count("executing chapter") == 2
+    assert first.stdout.count("executing chapter") == 4
     html = root / "_build" / "html"
     for lang in ("zh", "en"):
         page = (html / lang / "sweep.html").read_text()
         assert "np.float64" not in page and "<img" in page
         assert f'href="../{"en" if lang == "zh" else "zh"}/sweep.html"' in page
+        for name in ("shap", "variance"):  # analysis chapters: figures, no raw numpy reprs
+            page = (html / lang / f"{name}.html").read_text()
+            assert "np.float64" not in page and page.count("<img") >= 3
     again = subprocess.run(jb, cwd=root, capture_output=True, text=True, env=env)
     assert again.returncode == 0 and "executing chapter" not in again.stdout
     # offline internal link check; linkchecker drops root privileges to `nobody`, so it reads

@@ -7,14 +7,19 @@ bootstrap of the ranking.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
-import shap
 import xgboost as xgb
 from sklearn.metrics import r2_score
 from sklearn.model_selection import KFold, cross_val_predict
 
 from ptlab.analysis.table import SwitchTable, require_rows
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # tqdm.auto's "IProgress not found" inside Jupyter kernels
+    import shap
 
 # Small trees on ten binary inputs: depth 4 can represent up to four-way interactions. No row
 # or column subsampling, so a fit is a deterministic function of the data.

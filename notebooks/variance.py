@@ -1,0 +1,330 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+#   ptlab:
+#     depends: [sweep]
+# ---
+
+# %% [markdown] tags=["lang-zh"]
+# # 条件分布、方差与精确效应
+#
+# 研究笔记 001 认为：use_rms_norm 本身并不普遍升高或降低损失，而是增大了损失分布的方差，
+# 因此它打开时其他开关的作用变得嘈杂。本章先复现笔记的条件分布比较（箱线图、小提琴图、
+# 直方图 + KDE、ECDF 与统计量柱状图），再用两种统计方法直接检验“方差”这一说法：
+# 对均值模型残差做 Brown–Forsythe 检验（多重比较用 Holm 校正），以及同时建模均值与对数方差的
+# 位置–尺度模型。最后，由于开关都是二值的，我们用 ±1 编码的最小二乘拟合精确的析因效应，
+# 误差项取自重复种子，并与 SHAP 的排序对照。开关编号沿用上一章的一元排序。
+
+# %% [markdown] tags=["lang-en"]
+# # Conditioning, variance and exact effects
+#
+# Research note 001 argues that use_rms_norm does not raise or lower the loss across the board
+# but widens its distribution, so the other switches' effects turn noisy when it is on. This
+# chapter first reproduces the note's conditional comparisons (box, violin, histogram + KDE,
+# ECDF and a stats bar), then tests the variance claim directly: a Brown–Forsythe test on the
+# residuals of the mean model (Holm-corrected), and a location–scale model of mean and
+# log-variance together. Finally, since the switches are binary, ordinary least squares on
+# ±1-coded switches gives the exact factorial effects, with the error term from replicate seeds,
+# set beside the SHAP ranking. Switch numbers follow the previous chapter's univariate ranking.
+
+# %% tags=["parameters"]
+profile = "quick"  # smoke | quick | full (ptlab.profiles)
+study = "switches"  # the sweep chapter's study; replicate seeds come from STUDY-noise
+results_dir = "results"
+table = ""  # an external .xlsx / .csv / .parquet table instead of the study
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from myst_nb import glue
+
+from ptlab.analysis import load_switch_table, verdicts
+from ptlab.analysis import effects as E
+from ptlab.analysis import plots as P
+from ptlab.analysis import surrogate as sur
+from ptlab.analysis import variance as V
+from ptlab.book.glue import glue_text, glue_value
+from ptlab.book.plotting import setup_figures
+
+setup_figures()
+src = dict(study=None, table=table) if table else dict(study=study, profile=profile)
+t = load_switch_table(**src, results_dir=results_dir, min_rows=24)
+noise = None
+if not table:
+    nt = load_switch_table(f"{study}-noise", results_dir=results_dir, min_rows=2,
+                           profile=profile)
+    noise = E.pure_error(nt.X, nt.y)
+model = sur.fit_surrogate(t.X, t.y)
+sv = sur.shap_explanation(model, t.X).values
+uni = sur.univariate(t, sv)
+number = sur.numbering(uni)
+s1, s2, s3 = uni["switch"][:3]
+glue_value("n", t.n)
+glue_value("s1", s1)
+glue_value("s2", s2)
+glue_value("s3", s3)
+
+# %% [markdown] tags=["lang-zh"]
+# 本次数据（{glue:text}`n` 个运行）中，1、2、3 号开关依次为 {glue:text}`s1`、{glue:text}`s2`、
+# {glue:text}`s3`。注意编号来自本次数据的排序，未必与笔记相同（笔记中为 untie_attn_weights、
+# use_std_residual、use_rms_norm）；涉及笔记结论时我们直接使用开关名。
+#
+# ## 条件分布比较
+
+# %% [markdown] tags=["lang-en"]
+# In these data ({glue:text}`n` runs) switches 1, 2 and 3 are {glue:text}`s1`, {glue:text}`s2`
+# and {glue:text}`s3`. The numbers come from this run's ranking and need not match the note's
+# (untie_attn_weights, use_std_residual, use_rms_norm); where we test the note's claims we use
+# switch names.
+#
+# ## Conditional comparisons
+
+# %%
+cmp13 = V.compare(t, {"1 on, 3 on": {s1: 1, s3: 1}, "1 on, 3 off": {s1: 1, s3: 0}})
+cmp123 = V.compare(t, {"1,2 on, 3 on": {s1: 1, s2: 1, s3: 1},
+                       "1,2 on, 3 off": {s1: 1, s2: 1, s3: 0}})
+for name, long, title in [("fig_cmp13", cmp13, "1 开 · 3 开/关 (1 on, 3 on/off)"),
+                          ("fig_cmp123", cmp123, "1、2 开 · 3 开/关 (1, 2 on, 3 on/off)")]:
+    fig = P.comparison_panels(long, title)
+    glue(name, fig, display=False)
+    plt.close(fig)
+top5 = {}
+for s in uni["switch"][:5]:
+    top5[f"{number[s]} on"] = {s: 1}
+    top5[f"{number[s]} off"] = {s: 0}
+cmp5 = V.compare(t, top5)
+fig = P.comparison_panels(cmp5, "前五个开关各自开/关 · each of the top five on/off")
+glue("fig_cmp5", fig, display=False)
+plt.close(fig)
+pd.concat([V.stats_table(cmp13), V.stats_table(cmp123), V.stats_table(cmp5)]).round(4)
+
+# %% [markdown] tags=["lang-zh"]
+# ```{glue:figure} fig_cmp13
+# :name: fig-var-cmp13-zh
+#
+# 1 号开关打开时，3 号开关打开与关闭两组的损失分布（五种视图）。
+# ```
+#
+# ```{glue:figure} fig_cmp123
+# :name: fig-var-cmp123-zh
+#
+# 1、2 号开关都打开时，3 号开关打开与关闭两组的损失分布。
+# ```
+#
+# ```{glue:figure} fig_cmp5
+# :name: fig-var-cmp5-zh
+#
+# 前五个开关各自打开与关闭时的损失分布。
+# ```
+#
+# 上表为各条件下的统计量：样本数、均值、标准差、最小值、四分位数与最大值。
+
+# %% [markdown] tags=["lang-en"]
+# ```{glue:figure} fig_cmp13
+# :name: fig-var-cmp13-en
+#
+# With switch 1 on: the loss with switch 3 on vs off (five views).
+# ```
+#
+# ```{glue:figure} fig_cmp123
+# :name: fig-var-cmp123-en
+#
+# With switches 1 and 2 on: the loss with switch 3 on vs off.
+# ```
+#
+# ```{glue:figure} fig_cmp5
+# :name: fig-var-cmp5-en
+#
+# The loss with each of the top five switches on and off.
+# ```
+#
+# The table gives each condition's count, mean, std, min, quartiles and max.
+
+# %%
+order = E.resolvable_order(t.X, need_residual_df=noise is None)
+vt = V.variance_tests(t)
+vt1 = V.variance_tests(t, order=1)
+ls = V.location_scale(t)
+eff = E.exact_effects(t, noise=noise)
+glue_value("mean_order", order)
+glue_value("n_var_sig", int((vt["p_adjusted"] < 0.05).sum()))
+glue_value("n_var_sig1", int((vt1["p_adjusted"] < 0.05).sum()))
+var_table = pd.DataFrame({
+    "#": [number[s] for s in vt["switch"]], "switch": vt["switch"],
+    "BF p_adj (full mean model)": vt["p_adjusted"],
+    "BF p_adj (additive model)": vt1["p_adjusted"], "BF sd ratio": vt["sd_on"] / vt["sd_off"],
+    "sd ratio on/off": ls["sd_ratio"], "ratio CI low": np.exp(ls["ci_low"]),
+    "ratio CI high": np.exp(ls["ci_high"]), "LS p_adj": ls["p_adjusted"],
+}).sort_values("#")
+var_table.round(4)
+
+# %% [markdown] tags=["lang-zh"]
+# ## 方差检验
+#
+# 对每个开关，我们把均值模型（含设计能分辨的全部 {glue:text}`mean_order` 阶及以下交互项）的残差
+# 按开关打开/关闭分组，做 Brown–Forsythe 检验（以中位数为中心的 Levene 检验），再对十个开关做
+# Holm 校正：共有 {glue:text}`n_var_sig` 个开关显著改变残差的离散程度。若均值模型只含主效应，
+# 交互作用会留在残差里，此时显著的开关有 {glue:text}`n_var_sig1` 个——两者之差说明“方差”中
+# 有多少其实是交互作用。位置–尺度模型同时拟合均值与对数方差，表中 sd ratio 为开关打开与关闭时残差
+# 标准差之比及其 95% 置信区间。
+
+# %% [markdown] tags=["lang-en"]
+# ## Variance tests
+#
+# For each switch we split the residuals of the mean model (all interactions up to order
+# {glue:text}`mean_order` that the design resolves) by the switch being on or off and run a
+# Brown–Forsythe test (Levene centred on the median), Holm-corrected over the ten switches:
+# {glue:text}`n_var_sig` switches significantly change the spread. With a mean model of main
+# effects only, the interactions stay in the residuals, and {glue:text}`n_var_sig1` switches are
+# significant; the difference shows how much of the "variance" is really interaction. The
+# location–scale model fits mean and log-variance together; its sd ratio is the on/off ratio of
+# residual sds with a 95% CI (the two-step estimate shrinks ratios toward 1, so the
+# Brown–Forsythe test decides and the location–scale model gives the direction).
+
+# %%
+rms = vt.set_index("switch").loc["use_rms_norm"]
+rms_eff = eff.set_index("term").loc["use_rms_norm"]
+zh, en = verdicts.variance_claim(rms, float(rms_eff.effect), bool(rms_eff.p_adjusted < 0.05))
+glue_text("rms_zh", zh)
+glue_text("rms_en", en)
+sv_rms = pd.Series(sv[:, list(t.X.columns).index("use_rms_norm")])
+on = t.X["use_rms_norm"] == 1
+glue_value("rms_shap_on", float(sv_rms[on].mean()))
+glue_value("rms_shap_off", float(sv_rms[~on].mean()))
+glue_value("rms_sd_on", float(t.y[on].std()))
+glue_value("rms_sd_off", float(t.y[~on].std()))
+pair = eff.set_index("term").loc["untie_attn_weights:use_rms_norm"] if order >= 2 else None
+i1 = list(t.X.columns).index("untie_attn_weights")
+glue_value("u_sd_rms_on", float(pd.Series(sv[on.to_numpy(), i1]).std()))
+glue_value("u_sd_rms_off", float(pd.Series(sv[~on.to_numpy(), i1]).std()))
+if pair is not None:
+    glue_text("pair13_zh", f"精确模型中 untie_attn_weights × use_rms_norm 交互项为 "
+              f"{2 * pair.estimate:+.4f}（95% CI {2 * pair.ci_low:+.4f} 至 {2 * pair.ci_high:+.4f}，"
+              f"Holm p = {pair.p_adjusted:.3g}）。")
+    glue_text("pair13_en", f"In the exact model the untie_attn_weights × use_rms_norm term is "
+              f"{2 * pair.estimate:+.4f} (95% CI {2 * pair.ci_low:+.4f} to "
+              f"{2 * pair.ci_high:+.4f}, Holm p = {pair.p_adjusted:.3g}).")
+else:
+    glue_text("pair13_zh", "本设计的运行数不足以估计两两交互项。")
+    glue_text("pair13_en", "The design has too few runs to estimate two-way terms.")
+rows = []
+for s in uni["switch"][:5]:
+    e = eff.set_index("term").loc[s]
+    v = vt.set_index("switch").loc[s]
+    zh_c, en_c = verdicts.classify(bool(e.p_adjusted < 0.05), bool(v.p_adjusted < 0.05))
+    rows.append({"#": number[s], "switch": s, "effect on − off": e.effect,
+                 "effect p_adj": e.p_adjusted, "sd ratio": v.sd_on / v.sd_off,
+                 "BF p_adj": v.p_adjusted,
+                 "作用方式": zh_c, "acts on": en_c})
+q3 = pd.DataFrame(rows)
+q3.round(4)
+
+# %% [markdown] tags=["lang-zh"]
+# ## 笔记中的三个疑点
+#
+# **结论核对。** {glue:md}`rms_zh`
+#
+# **疑点 1：为何 use_rms_norm 关闭时 SHAP 值较小？** SHAP 衡量的是开关相对于平均预测的边际贡献，
+# 而不是损失的绝对值。本次数据中 use_rms_norm 打开时的平均 SHAP 为 {glue:text}`rms_shap_on:+.4f`，
+# 关闭时为 {glue:text}`rms_shap_off:+.4f`；打开与关闭两组损失的标准差分别为
+# {glue:text}`rms_sd_on:.4f` 与 {glue:text}`rms_sd_off:.4f`。两组 SHAP 的符号只说明哪一侧的平均损失更低，
+# 大小则由两组均值之差与各自所占比例决定，与方差无关。
+#
+# **疑点 2：依赖图中 1 号开关的 SHAP 为何随 use_rms_norm 分簇？** 若 untie_attn_weights 的作用
+# 与 use_rms_norm 无关，两种颜色的点应当重合。use_rms_norm 打开与关闭时，untie_attn_weights 的 SHAP
+# 值标准差分别为 {glue:text}`u_sd_rms_on:.4f` 与 {glue:text}`u_sd_rms_off:.4f`。{glue:md}`pair13_zh`
+# 也就是说，分簇来自交互作用，而交互作用是否超出噪声由上面的置信区间回答。
+#
+# **疑点 3：前五个开关的作用体现在均值还是方差上？** 上表对每个开关给出主效应（开 − 关）及其 Holm
+# 校正 p 值，以及残差标准差比与 Brown–Forsythe 检验的 Holm 校正 p 值，并据此归类。
+
+# %% [markdown] tags=["lang-en"]
+# ## The note's three questions
+#
+# **The claim.** {glue:md}`rms_en`
+#
+# **Question 1: why is the SHAP value of use_rms_norm small when it is off?** SHAP measures a
+# switch's marginal contribution relative to the average prediction, not the loss itself. Here
+# the mean SHAP of use_rms_norm is {glue:text}`rms_shap_on:+.4f` with it on and
+# {glue:text}`rms_shap_off:+.4f` with it off; the loss sd is {glue:text}`rms_sd_on:.4f` (on) and
+# {glue:text}`rms_sd_off:.4f` (off). The sign of each group's SHAP only says which side has the
+# lower mean loss; its size follows from the difference of the means and the share of runs in
+# each group, not from the variance.
+#
+# **Question 2: why does switch 1's SHAP split by use_rms_norm in the dependence plot?** If the
+# effect of untie_attn_weights did not depend on use_rms_norm, the two colours would overlap. The
+# sd of the untie_attn_weights SHAP values is {glue:text}`u_sd_rms_on:.4f` with use_rms_norm on
+# and {glue:text}`u_sd_rms_off:.4f` with it off. {glue:md}`pair13_en` The split is an
+# interaction, and the interval above says whether it stands out from the noise.
+#
+# **Question 3: do the top five switches act through the mean or the spread?** The table gives
+# each switch's main effect (on − off) with its Holm-adjusted p-value, and the residual sd ratio
+# with the Holm-adjusted Brown–Forsythe p-value, and classifies the switch accordingly.
+
+# %%
+rho, rho_p = E.compare_rankings(uni, eff)
+glue_value("noise_sd", eff.attrs["noise_sd"])
+glue_value("noise_dof", eff.attrs["noise_dof"])
+glue_value("noise_source_zh", {"replicate seeds": "重复种子", "residuals": "模型残差"}[
+    eff.attrs["noise_source"]])
+glue_value("noise_source_en", eff.attrs["noise_source"])
+glue_value("r2_exact", eff.attrs["r2"])
+zh, en = verdicts.effects_summary(eff, rho)
+glue_text("eff_zh", zh)
+glue_text("eff_en", en)
+fig = P.forest(eff, eff.attrs["noise_sd"])
+glue("fig_forest", fig, display=False)
+plt.close(fig)
+E.significant(eff).head(20).round(4)
+
+# %% [markdown] tags=["lang-zh"]
+# ## 精确的析因效应
+#
+# 以 ±1 编码的开关做最小二乘回归，包含设计能分辨的全部 {glue:text}`mean_order` 阶及以下交互项
+# （R² = {glue:text}`r2_exact:.3f`）。误差项来自{glue:text}`noise_source_zh`：标准差
+# {glue:text}`noise_sd:.4f`，自由度 {glue:text}`noise_dof`。
+#
+# ```{glue:figure} fig_forest
+# :name: fig-var-forest-zh
+#
+# 最大的 20 个效应（开 − 关 = 2β）及其 95% 置信区间；红色为 Holm 校正后显著，灰色带为 ± 单次运行的
+# 种子标准差，落在带内的效应小于种子噪声。
+# ```
+#
+# {glue:md}`eff_zh` 上表列出显著的项（最多 20 个），below_noise 标记效应小于种子标准差的项。
+
+# %% [markdown] tags=["lang-en"]
+# ## Exact factorial effects
+#
+# Least squares on ±1-coded switches with every interaction up to order {glue:text}`mean_order`
+# that the design resolves (R² = {glue:text}`r2_exact:.3f`). The error term comes from
+# {glue:text}`noise_source_en`: sd {glue:text}`noise_sd:.4f` on {glue:text}`noise_dof` degrees of
+# freedom.
+#
+# ```{glue:figure} fig_forest
+# :name: fig-var-forest-en
+#
+# The 20 largest effects (on − off = 2β) with 95% CIs; red = significant after Holm correction;
+# the grey band is ± the seed sd of a single run, so effects inside it are smaller than seed noise.
+# ```
+#
+# {glue:md}`eff_en` The table lists the significant terms (up to 20); below_noise marks effects
+# smaller than the seed sd.
+
+# %% [markdown] tags=["lang-zh"]
+# ## 小结
+#
+# {glue:md}`rms_zh` {glue:md}`eff_zh`
+
+# %% [markdown] tags=["lang-en"]
+# ## What the data says
+#
+# {glue:md}`rms_en` {glue:md}`eff_en`

@@ -1,0 +1,1 @@
+"""Head attribution: Integrated Gradients on head gates and the scores it is compared with."""
