@@ -42,8 +42,10 @@ def main(n_rows: int = 200) -> None:
     err = float(np.abs(m.model_interaction_strength_x - m.model_interaction_strength_y).max())
     print(f"machine: {machine()}")
     print(f"whole analysis of {t.n} runs (n_rows={n_rows}): {whole:.1f} s")
-    print(f"triple scan, vectorised: {t_fast:.2f} s; per-row loop (reference): {t_slow:.1f} s; "
-          f"speed-up {t_slow / t_fast:.0f}x; max abs difference {err:.1e}")
+    print(
+        f"triple scan, vectorised: {t_fast:.2f} s; per-row loop (reference): {t_slow:.1f} s; "
+        f"speed-up {t_slow / t_fast:.0f}x; max abs difference {err:.1e}"
+    )
 
 
 if __name__ == "__main__":

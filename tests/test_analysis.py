@@ -88,8 +88,9 @@ def test_vectorised_triple_scan_equals_loop(planted):
     key = ["switch1", "switch2", "switch3"]
     m = fast.merge(slow, on=key, suffixes=("_f", "_s"))
     assert len(m) == 120
-    np.testing.assert_allclose(m.model_interaction_strength_f, m.model_interaction_strength_s,
-                               rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        m.model_interaction_strength_f, m.model_interaction_strength_s, rtol=1e-5, atol=1e-7
+    )
 
 
 def test_additive_model_is_mirror_symmetric(planted):
@@ -120,17 +121,21 @@ def test_resolvable_order_on_a_fraction():
 
 # -- input validation ----------------------------------------------------------------------
 
+
 def _table(**changes) -> pd.DataFrame:
     return full_table().iloc[:64].assign(**changes)
 
 
-@pytest.mark.parametrize("df, message", [
-    (_table().drop(columns=[C]), "lacks switch columns: use_rms_norm"),
-    (_table(**{A: 2}), "non-binary values"),
-    (_table(**{"eval/loss": np.nan}), "missing or non-numeric eval/loss"),
-    (_table().iloc[:5], "needs at least 8"),
-    (_table().drop(columns=["eval/loss"]), "no column 'eval/loss'"),
-])
+@pytest.mark.parametrize(
+    "df, message",
+    [
+        (_table().drop(columns=[C]), "lacks switch columns: use_rms_norm"),
+        (_table(**{A: 2}), "non-binary values"),
+        (_table(**{"eval/loss": np.nan}), "missing or non-numeric eval/loss"),
+        (_table().iloc[:5], "needs at least 8"),
+        (_table().drop(columns=["eval/loss"]), "no column 'eval/loss'"),
+    ],
+)
 def test_bad_tables(df, message):
     with pytest.raises(AnalysisInputError, match=message):
         prepare(df)
@@ -163,8 +168,9 @@ def test_duplicated_columns_in_csv(tmp_path):
 
 
 def _ptlab(*args):
-    return subprocess.run([sys.executable, "-m", "ptlab.cli", *args], capture_output=True,
-                          text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "ptlab.cli", *args], capture_output=True, text=True
+    )
 
 
 def test_cli_writes_the_five_tables(tmp_path):
@@ -174,10 +180,23 @@ def test_cli_writes_the_five_tables(tmp_path):
     assert r.returncode == 0, r.stderr
     cols = {
         "univariate": ["switch", "mean_abs_shap", "rank", "fraction_on_top5", "fraction_on_top20"],
-        "pairs": ["switch1", "switch2", "best_loss", "best_count", "switch1_val", "switch2_val",
-                  "interaction_strength"],
-        "triples": ["switch1", "switch2", "switch3", "model_interaction_strength", "best_loss",
-                    "best_count"],
+        "pairs": [
+            "switch1",
+            "switch2",
+            "best_loss",
+            "best_count",
+            "switch1_val",
+            "switch2_val",
+            "interaction_strength",
+        ],
+        "triples": [
+            "switch1",
+            "switch2",
+            "switch3",
+            "model_interaction_strength",
+            "best_loss",
+            "best_count",
+        ],
         "variance": ["switch", "statistic", "p_value", "p_adjusted"],
         "effects": ["term", "estimate", "ci_low", "ci_high"],
     }
@@ -188,14 +207,18 @@ def test_cli_writes_the_five_tables(tmp_path):
     assert len(pd.read_csv(tmp_path / "out" / "triples.csv")) == 120
 
 
-@pytest.mark.parametrize("args, message", [
-    (["analyze", "--out", "o"], "give exactly one of STUDY or --table"),
-    (["analyze", "--table", "x.txt", "--out", "o"], "allowed: .xlsx, .csv, .parquet"),
-    (["analyze", "nostudy", "--results-dir", ".", "--out", "o"], "no study 'nostudy'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["analyze", "--out", "o"], "give exactly one of STUDY or --table"),
+        (["analyze", "--table", "x.txt", "--out", "o"], "allowed: .xlsx, .csv, .parquet"),
+        (["analyze", "nostudy", "--results-dir", ".", "--out", "o"], "no study 'nostudy'"),
+    ],
+)
 def test_cli_bad_input_one_line(tmp_path, args, message):
-    r = subprocess.run([sys.executable, "-m", "ptlab.cli", *args], capture_output=True, text=True,
-                       cwd=tmp_path)
+    r = subprocess.run(
+        [sys.executable, "-m", "ptlab.cli", *args], capture_output=True, text=True, cwd=tmp_path
+    )
     assert r.returncode == 2
     assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()

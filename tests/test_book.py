@@ -107,15 +107,15 @@ def test_smoke_build_from_clean_with_warnings_as_errors(tmp_path):
     jb = [exe, "build", "book", "-W", "--keep-going"]
     first = subprocess.run(jb, cwd=root, capture_output=True, text=True, env=env)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-    assert first.stdout.count("executing chapter") == 4
+    assert first.stdout.count("executing chapter") == 5
     html = root / "_build" / "html"
     for lang in ("zh", "en"):
         page = (html / lang / "sweep.html").read_text()
         assert "np.float64" not in page and "<img" in page
         assert f'href="../{"en" if lang == "zh" else "zh"}/sweep.html"' in page
-        for name in ("shap", "variance"):  # analysis chapters: figures, no raw numpy reprs
+        for name in ("shap", "variance", "attribution"):  # figures, no raw numpy reprs
             page = (html / lang / f"{name}.html").read_text()
-            assert "np.float64" not in page and page.count("<img") >= 3
+            assert "np.float64" not in page and page.count("<img") >= 2
     again = subprocess.run(jb, cwd=root, capture_output=True, text=True, env=env)
     assert again.returncode == 0 and "executing chapter" not in again.stdout
     # offline internal link check; linkchecker drops root privileges to `nobody`, so it reads

@@ -268,13 +268,20 @@ def results(study, results_dir, fmt, out, summary) -> None:
 
 @cli.command()
 @click.argument("study", required=False)
-@click.option("--table", "table", default=None,
-              help="Analyse an external .xlsx/.csv/.parquet table instead of a study.")
+@click.option(
+    "--table",
+    "table",
+    default=None,
+    help="Analyse an external .xlsx/.csv/.parquet table instead of a study.",
+)
 @click.option("--results-dir", default=DEFAULT_RESULTS_DIR, show_default=True)
 @click.option("--metric", default="eval/loss", show_default=True, help="Column to explain.")
 @click.option("--profile", default=None, help="Use the study's runs of this profile only.")
-@click.option("--noise-study", default=None,
-              help="Study with replicate seeds for the error term (default: STUDY-noise if any).")
+@click.option(
+    "--noise-study",
+    default=None,
+    help="Study with replicate seeds for the error term (default: STUDY-noise if any).",
+)
 @click.option("--out", required=True, help="Directory for the five CSV files.")
 def analyze(study, table, results_dir, metric, profile, noise_study, out) -> None:
     """Univariate, pair, triple, variance and exact-effect tables of a switch study."""
@@ -296,8 +303,7 @@ def analyze(study, table, results_dir, metric, profile, noise_study, out) -> Non
         if study is not None:
             name = noise_study or f"{study}-noise"
             if noise_study or (Path(results_dir) / name).is_dir():
-                nt = load_switch_table(name, None, results_dir, metric, min_rows=2,
-                                       profile=profile)
+                nt = load_switch_table(name, None, results_dir, metric, min_rows=2, profile=profile)
                 noise = pure_error(nt.X, nt.y)
         a = run_analysis(t, noise)
     except (AnalysisInputError, StoreError) as e:

@@ -93,17 +93,27 @@ def exact_effects(
     tq = stats.t.ppf(0.975, dof)
     tstat = est / se
     p = 2 * stats.t.sf(np.abs(tstat), dof)
-    out = pd.DataFrame({
-        "term": fit.params.index, "estimate": est, "ci_low": est - tq * se,
-        "ci_high": est + tq * se, "p_value": p,
-    })
+    out = pd.DataFrame(
+        {
+            "term": fit.params.index,
+            "estimate": est,
+            "ci_low": est - tq * se,
+            "ci_high": est + tq * se,
+            "p_value": p,
+        }
+    )
     out = out[out["term"] != "Intercept"].reset_index(drop=True)
     out["p_adjusted"] = multipletests(out["p_value"], method="holm")[1]
     out["effect"] = 2 * out["estimate"]
     out["below_noise"] = out["effect"].abs() < floor
     out["order"] = out["term"].str.count(":") + 1
-    out.attrs.update(noise_sd=floor, noise_dof=dof, noise_source=source, model_order=order,
-                     r2=float(fit.rsquared))
+    out.attrs.update(
+        noise_sd=floor,
+        noise_dof=dof,
+        noise_source=source,
+        model_order=order,
+        r2=float(fit.rsquared),
+    )
     return out
 
 

@@ -43,12 +43,21 @@ def pair_scan(t: SwitchTable, iv: np.ndarray, lower_is_better: bool = True) -> p
     rows = []
     for a, b in itertools.combinations(sorted(cols), 2):
         best, count, (va, vb) = _best_cell(t, [a, b], lower_is_better)
-        rows.append({"switch1": a, "switch2": b, "best_loss": best, "best_count": count,
-                     "switch1_val": va, "switch2_val": vb,
-                     "interaction_strength": float(strength[cols.index(a), cols.index(b)])})
+        rows.append(
+            {
+                "switch1": a,
+                "switch2": b,
+                "best_loss": best,
+                "best_count": count,
+                "switch1_val": va,
+                "switch2_val": vb,
+                "interaction_strength": float(strength[cols.index(a), cols.index(b)]),
+            }
+        )
     out = pd.DataFrame(rows)
     return out.sort_values("best_loss", ascending=lower_is_better, kind="stable").reset_index(
-        drop=True)
+        drop=True
+    )
 
 
 def _sample_rows(X: pd.DataFrame, n_rows: int, seed: int) -> np.ndarray:
@@ -95,8 +104,9 @@ def _triple_frame(X: pd.DataFrame, triples: list, strength: np.ndarray) -> pd.Da
     names = [sorted(cols[i] for i in tri) for tri in triples]
     out = pd.DataFrame(names, columns=["switch1", "switch2", "switch3"])
     out["model_interaction_strength"] = strength
-    return out.sort_values("model_interaction_strength", ascending=False, kind="stable") \
-        .reset_index(drop=True)
+    return out.sort_values(
+        "model_interaction_strength", ascending=False, kind="stable"
+    ).reset_index(drop=True)
 
 
 def triple_scan(
@@ -111,11 +121,20 @@ def triple_scan(
         tri = [r.switch1, r.switch2, r.switch3]
         best, count, vals = _best_cell(t, tri, lower_is_better)
         ij = [(cols.index(a), cols.index(b)) for a, b in itertools.combinations(tri, 2)]
-        rows.append({"switch1": r.switch1, "switch2": r.switch2, "switch3": r.switch3,
-                     "model_interaction_strength": r.model_interaction_strength,
-                     "best_loss": best, "best_count": count,
-                     "switch1_val": vals[0], "switch2_val": vals[1], "switch3_val": vals[2],
-                     "interaction_strength": float(np.mean([pair[i, j] for i, j in ij]))})
+        rows.append(
+            {
+                "switch1": r.switch1,
+                "switch2": r.switch2,
+                "switch3": r.switch3,
+                "model_interaction_strength": r.model_interaction_strength,
+                "best_loss": best,
+                "best_count": count,
+                "switch1_val": vals[0],
+                "switch2_val": vals[1],
+                "switch3_val": vals[2],
+                "interaction_strength": float(np.mean([pair[i, j] for i, j in ij])),
+            }
+        )
     return pd.DataFrame(rows)
 
 

@@ -37,13 +37,15 @@ class Analysis:
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {
-            "univariate": self.univariate[["switch", "mean_abs_shap", "rank",
-                                           "fraction_on_top5", "fraction_on_top20"]],
+            "univariate": self.univariate[
+                ["switch", "mean_abs_shap", "rank", "fraction_on_top5", "fraction_on_top20"]
+            ],
             "pairs": self.pairs,
             "triples": self.triples,
             "variance": self.variance[["switch", "statistic", "p_value", "p_adjusted"]],
-            "effects": self.effects[["term", "estimate", "ci_low", "ci_high", "p_value",
-                                     "p_adjusted", "below_noise"]],
+            "effects": self.effects[
+                ["term", "estimate", "ci_low", "ci_high", "p_value", "p_adjusted", "below_noise"]
+            ],
         }
 
 
@@ -57,7 +59,10 @@ def analyze(
     iv = sur.interaction_values(model, t.X)
     strengths = inter.triple_strengths(model, t.X, n_rows=n_rows, seed=seed)
     return Analysis(
-        table=t, model=model, shap_values=sv, interaction_values=iv,
+        table=t,
+        model=model,
+        shap_values=sv,
+        interaction_values=iv,
         r2_oof=sur.oof_r2(t.X, t.y, seed=seed),
         univariate=sur.univariate(t, sv, lower),
         pairs=inter.pair_scan(t, iv, lower),

@@ -23,12 +23,20 @@ def shap_summary(t: SwitchTable, values: np.ndarray, number: dict[str, int]):
     """Beeswarm (red = on, blue = off) beside the mean |SHAP| bar, ordered by rank."""
     order = sorted(t.X.columns, key=number.get)
     idx = [list(t.X.columns).index(s) for s in order]
-    expl = shap.Explanation(values[:, idx], data=t.X[order].to_numpy(),
-                            feature_names=numbered(order, number))
+    expl = shap.Explanation(
+        values[:, idx], data=t.X[order].to_numpy(), feature_names=numbered(order, number)
+    )
     fig = plt.figure(figsize=(13, 4.8))
     ax1 = fig.add_subplot(1, 2, 1)
-    shap.plots.beeswarm(expl, max_display=10, order=list(range(10)), show=False, ax=ax1,
-                        plot_size=None, color_bar=False)
+    shap.plots.beeswarm(
+        expl,
+        max_display=10,
+        order=list(range(10)),
+        show=False,
+        ax=ax1,
+        plot_size=None,
+        color_bar=False,
+    )
     ax1.set_title("SHAP (red = on 开, blue = off 关)")
     ax2 = fig.add_subplot(1, 2, 2)
     m = np.abs(values[:, idx]).mean(axis=0)
@@ -44,11 +52,21 @@ def pair_heatmap(t: SwitchTable, iv: np.ndarray, number: dict[str, int]):
     order = sorted(cols, key=number.get)
     s = pair_strengths(iv)
     idx = [cols.index(c) for c in order]
-    m = pd.DataFrame(s[np.ix_(idx, idx)], index=[str(number[c]) for c in order],
-                     columns=[str(number[c]) for c in order])
+    m = pd.DataFrame(
+        s[np.ix_(idx, idx)],
+        index=[str(number[c]) for c in order],
+        columns=[str(number[c]) for c in order],
+    )
     fig, ax = plt.subplots(figsize=(6.2, 5.2))
-    sns.heatmap(m, annot=True, fmt=".3f", cmap="viridis", ax=ax, annot_kws={"size": 7},
-                mask=np.eye(len(order), dtype=bool))
+    sns.heatmap(
+        m,
+        annot=True,
+        fmt=".3f",
+        cmap="viridis",
+        ax=ax,
+        annot_kws={"size": 7},
+        mask=np.eye(len(order), dtype=bool),
+    )
     ax.set(title="二元交互强度 · mean |interaction|", xlabel="switch #", ylabel="switch #")
     fig.tight_layout()
     return fig
@@ -63,15 +81,18 @@ def dependence_gallery(t: SwitchTable, values: np.ndarray, number: dict[str, int
     rng = np.random.default_rng(0)
     for ax, (a, b) in zip(axes.flat, pairs, strict=True):
         x = t.X[a].to_numpy() + rng.uniform(-0.18, 0.18, t.n)
-        ax.scatter(x, values[:, cols.index(a)], c=t.X[b].to_numpy(), cmap="coolwarm", s=5,
-                   vmin=0, vmax=1)
+        ax.scatter(
+            x, values[:, cols.index(a)], c=t.X[b].to_numpy(), cmap="coolwarm", s=5, vmin=0, vmax=1
+        )
         ax.set_xticks([0, 1])
         ax.set_title(f"{number[a]} × {number[b]}", fontsize=9)
         ax.tick_params(labelsize=7)
     for ax in axes[:, 0]:
         ax.set_ylabel("SHAP", fontsize=8)
-    fig.suptitle("依赖图：横轴为前一个开关的取值，颜色为后一个开关（红 = 开）· "
-                 "dependence: x = first switch, colour = partner (red = on)")
+    fig.suptitle(
+        "依赖图：横轴为前一个开关的取值，颜色为后一个开关（红 = 开）· "
+        "dependence: x = first switch, colour = partner (red = on)"
+    )
     fig.tight_layout()
     return fig
 
@@ -86,12 +107,13 @@ def cell_bars(t: SwitchTable, groups: list[list[str]], number: dict[str, int], n
         ax.bar(labels, c["mean"], yerr=c["std"].fillna(0), color="#4c72b0", capsize=3)
         lo, hi = (c["mean"] - c["std"].fillna(0)).min(), (c["mean"] + c["std"].fillna(0)).max()
         ax.set_ylim(lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo))
-        ax.set_title(" / ".join(f"{number[s]}" for s in g) + "  (" + ", ".join(g) + ")",
-                     fontsize=7.5)
+        ax.set_title(
+            " / ".join(f"{number[s]}" for s in g) + "  (" + ", ".join(g) + ")", fontsize=7.5
+        )
         ax.set_ylabel(t.metric)
         for i, n in enumerate(c["count"]):
             ax.annotate(f"n={n}", (i, lo), fontsize=6, ha="center", va="bottom")
-    for ax in list(axes.flat)[len(groups):]:
+    for ax in list(axes.flat)[len(groups) :]:
         ax.axis("off")
     fig.tight_layout()
     return fig
@@ -102,8 +124,16 @@ def comparison_panels(long: pd.DataFrame, title: str):
     fig, axes = plt.subplots(1, 5, figsize=(19, 3.6))
     sns.boxplot(long, x="condition", y="value", ax=axes[0], fliersize=2)
     sns.violinplot(long, x="condition", y="value", ax=axes[1], cut=0)
-    sns.histplot(long, x="value", hue="condition", kde=True, ax=axes[2], stat="density",
-                 common_norm=False, element="step")
+    sns.histplot(
+        long,
+        x="value",
+        hue="condition",
+        kde=True,
+        ax=axes[2],
+        stat="density",
+        common_norm=False,
+        element="step",
+    )
     sns.ecdfplot(long, x="value", hue="condition", ax=axes[3])
     st = long.groupby("condition", sort=False)["value"].agg(["mean", "std", "median"])
     st.plot.bar(ax=axes[4], rot=0)

@@ -24,8 +24,13 @@ with warnings.catch_warnings():
 # Small trees on ten binary inputs: depth 4 can represent up to four-way interactions. No row
 # or column subsampling, so a fit is a deterministic function of the data.
 XGB_PARAMS = dict(
-    n_estimators=300, max_depth=4, learning_rate=0.05, min_child_weight=1.0, reg_lambda=1.0,
-    n_jobs=2, tree_method="exact",
+    n_estimators=300,
+    max_depth=4,
+    learning_rate=0.05,
+    min_child_weight=1.0,
+    reg_lambda=1.0,
+    n_jobs=2,
+    tree_method="exact",
 )
 
 
@@ -40,8 +45,12 @@ def oof_r2(X: pd.DataFrame, y: pd.Series, folds: int = 5, seed: int = 0) -> floa
     """Out-of-fold R² of the surrogate: the share of the metric's variance it predicts."""
     require_rows(len(y), 2 * folds, "out-of-fold R²")
     model = xgb.XGBRegressor(**XGB_PARAMS, random_state=seed)
-    pred = cross_val_predict(model, X.to_numpy(dtype=np.float32), y.to_numpy(),
-                             cv=KFold(folds, shuffle=True, random_state=seed))
+    pred = cross_val_predict(
+        model,
+        X.to_numpy(dtype=np.float32),
+        y.to_numpy(),
+        cv=KFold(folds, shuffle=True, random_state=seed),
+    )
     return float(r2_score(y, pred))
 
 
@@ -95,13 +104,15 @@ def rank_stability(t: SwitchTable, n_boot: int = 50, seed: int = 0) -> pd.DataFr
         m = mean_abs_shap(shap_explanation(fit_surrogate(Xb, yb, seed), t.X).values)
         ranks[b] = np.argsort(np.argsort(-m, kind="stable"), kind="stable") + 1
     cols = list(t.X.columns)
-    out = pd.DataFrame({
-        "switch": cols,
-        "rank": [rank[c] for c in cols],
-        "keep_rank": (ranks == np.array([rank[c] for c in cols])).mean(axis=0),
-        "rank_lo": np.percentile(ranks, 5, axis=0),
-        "rank_hi": np.percentile(ranks, 95, axis=0),
-    })
+    out = pd.DataFrame(
+        {
+            "switch": cols,
+            "rank": [rank[c] for c in cols],
+            "keep_rank": (ranks == np.array([rank[c] for c in cols])).mean(axis=0),
+            "rank_lo": np.percentile(ranks, 5, axis=0),
+            "rank_hi": np.percentile(ranks, 95, axis=0),
+        }
+    )
     return out.sort_values("rank").reset_index(drop=True)
 
 

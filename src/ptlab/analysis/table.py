@@ -128,8 +128,9 @@ def prepare(
             f"{source} has {len(y)} ok rows; the analysis needs at least {min_rows}"
         )
     X = X.reset_index(drop=True)
-    return SwitchTable(X, y.astype(float).reset_index(drop=True).rename(metric), metric, source,
-                       n_excluded)
+    return SwitchTable(
+        X, y.astype(float).reset_index(drop=True).rename(metric), metric, source, n_excluded
+    )
 
 
 def load_switch_table(

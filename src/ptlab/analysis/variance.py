@@ -38,9 +38,16 @@ def compare(t: SwitchTable, conditions: dict[str, dict[str, int]]) -> pd.DataFra
 def stats_table(long: pd.DataFrame) -> pd.DataFrame:
     """count, mean, std, min, q1, median, q3, max per condition (in the given order)."""
     g = long.groupby("condition", sort=False)["value"]
-    out = g.agg(count="count", mean="mean", std="std", min="min",
-                q1=lambda v: v.quantile(0.25), median="median",
-                q3=lambda v: v.quantile(0.75), max="max")
+    out = g.agg(
+        count="count",
+        mean="mean",
+        std="std",
+        min="min",
+        q1=lambda v: v.quantile(0.25),
+        median="median",
+        q3=lambda v: v.quantile(0.75),
+        max="max",
+    )
     return out
 
 
@@ -59,9 +66,15 @@ def variance_tests(t: SwitchTable, order: int | None = None) -> pd.DataFrame:
     for s in t.X.columns:
         on = t.X[s].to_numpy() == 1
         stat, p = stats.levene(resid[on], resid[~on], center="median")
-        rows.append({"switch": s, "statistic": float(stat), "p_value": float(p),
-                     "sd_on": float(resid[on].std(ddof=1)),
-                     "sd_off": float(resid[~on].std(ddof=1))})
+        rows.append(
+            {
+                "switch": s,
+                "statistic": float(stat),
+                "p_value": float(p),
+                "sd_on": float(resid[on].std(ddof=1)),
+                "sd_off": float(resid[~on].std(ddof=1)),
+            }
+        )
     out = pd.DataFrame(rows)
     out.insert(3, "p_adjusted", multipletests(out["p_value"], method="holm")[1])
     return out
@@ -88,13 +101,15 @@ def location_scale(t: SwitchTable, order: int | None = None, iterations: int = 1
         w = np.exp(-fit.fittedvalues.to_numpy())
     cols = list(t.X.columns)
     ci = fit.conf_int()
-    out = pd.DataFrame({
-        "switch": cols,
-        "log_var_effect": fit.params[cols].to_numpy(),
-        "ci_low": ci.loc[cols, 0].to_numpy(),
-        "ci_high": ci.loc[cols, 1].to_numpy(),
-        "p_value": fit.pvalues[cols].to_numpy(),
-    })
+    out = pd.DataFrame(
+        {
+            "switch": cols,
+            "log_var_effect": fit.params[cols].to_numpy(),
+            "ci_low": ci.loc[cols, 0].to_numpy(),
+            "ci_high": ci.loc[cols, 1].to_numpy(),
+            "p_value": fit.pvalues[cols].to_numpy(),
+        }
+    )
     out["p_adjusted"] = multipletests(out["p_value"], method="holm")[1]
     out["sd_ratio"] = np.exp(out["log_var_effect"])
     return out

@@ -39,7 +39,9 @@ class EvalSet:
         return (self.tokens,) if self.objective == "ar" else (self.tokens, self.t, self.mask)
 
     def to(self, device) -> EvalSet:
-        mv = (lambda x: None if x is None else x.to(device))
+        def mv(x):
+            return None if x is None else x.to(device)
+
         return EvalSet(self.tokens.to(device), self.objective, mv(self.t), mv(self.mask))
 
 
@@ -81,7 +83,7 @@ def loss_at(model, es: EvalSet, gates: torch.Tensor | None = None, chunk: int = 
     total = 0.0
     B = es.tokens.shape[0]
     for i in range(0, B, chunk):
-        part = [a[i:i + chunk] for a in es.args]
+        part = [a[i : i + chunk] for a in es.args]
         total += float(sequence_losses(model, es.objective, gates, *part).sum())
     return total / B
 
@@ -94,10 +96,10 @@ def losses_at_many(model, es: EvalSet, gate_rows: torch.Tensor, chunk: int = 256
     out = torch.empty(M)
     per = max(1, chunk // B)
     for i in range(0, M, per):
-        g = gate_rows[i:i + per]
+        g = gate_rows[i : i + per]
         m = g.shape[0]
         rows = g.repeat_interleave(B, dim=0)
         args = [a.repeat(m, *([1] * (a.dim() - 1))) for a in es.args]
         lv = sequence_losses(model, es.objective, rows, *args).view(m, B)
-        out[i:i + m] = lv.mean(dim=1)
+        out[i : i + m] = lv.mean(dim=1)
     return out

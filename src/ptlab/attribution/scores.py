@@ -19,7 +19,8 @@ def n_heads_total(model) -> int:
 
 
 def _check(model, tokens, baseline, n_steps) -> None:
-    if not (isinstance(tokens, torch.Tensor) and tokens.dim() == 2 and not tokens.is_floating_point()):
+    ok = isinstance(tokens, torch.Tensor) and tokens.dim() == 2
+    if not (ok and not tokens.is_floating_point()):
         raise ValueError("tokens must be a [B, T] LongTensor")
     if not isinstance(n_steps, int) or n_steps < 1:
         raise ValueError(f"n_steps must be an integer >= 1, got {n_steps!r}")
@@ -34,8 +35,10 @@ def _eval_set(model, tokens, objective, noise) -> EvalSet:
     if objective == "ar":
         return EvalSet(tokens, "ar")
     if noise is None:
-        raise ValueError("a masked-diffusion loss needs fixed noise: pass noise=(t, mask) "
-                         "(see ptlab.attribution.fixed_noise)")
+        raise ValueError(
+            "a masked-diffusion loss needs fixed noise: pass noise=(t, mask) "
+            "(see ptlab.attribution.fixed_noise)"
+        )
     t, mask = noise
     return EvalSet(tokens, objective, t, mask)
 
@@ -70,8 +73,12 @@ def integrated_gradients(
     ig = IntegratedGradients(forward, multiply_by_inputs=True)
     inputs = torch.ones(B, N, device=tokens.device)
     attr, delta = ig.attribute(
-        inputs, baselines=float(baseline), additional_forward_args=es.args, n_steps=n_steps,
-        method=method, internal_batch_size=internal_batch_size or B * n_steps,
+        inputs,
+        baselines=float(baseline),
+        additional_forward_args=es.args,
+        n_steps=n_steps,
+        method=method,
+        internal_batch_size=internal_batch_size or B * n_steps,
         return_convergence_delta=True,
     )
     attr, delta = attr.detach(), delta.detach()
@@ -80,8 +87,9 @@ def integrated_gradients(
     return attr.mean(dim=0), delta.mean()
 
 
-def integrated_gradients_manual(model, es: EvalSet, baseline: float = 0.0,
-                                n_steps: int = 32) -> torch.Tensor:
+def integrated_gradients_manual(
+    model, es: EvalSet, baseline: float = 0.0, n_steps: int = 32
+) -> torch.Tensor:
     """The same Gauss–Legendre IG written out by hand (the test's reference for captum)."""
     x, w = np.polynomial.legendre.leggauss(n_steps)
     s, w = (1 + x) / 2, w / 2
@@ -136,8 +144,13 @@ def shapley_sampled(model, es: EvalSet, n_permutations: int = 50, seed: int = 0)
 
     torch.manual_seed(seed)
     sv = ShapleyValueSampling(value)
-    phi = sv.attribute(torch.ones(1, N), baselines=0.0, n_samples=n_permutations,
-                       perturbations_per_eval=1, show_progress=False)
+    phi = sv.attribute(
+        torch.ones(1, N),
+        baselines=0.0,
+        n_samples=n_permutations,
+        perturbations_per_eval=1,
+        show_progress=False,
+    )
     return phi[0].numpy()
 
 
