@@ -49,6 +49,7 @@ from myst_nb import glue
 from ptlab.analysis import load_switch_table, verdicts
 from ptlab.analysis import effects as E
 from ptlab.analysis import plots as P
+from ptlab.analysis.pipeline import study_noise
 from ptlab.analysis import surrogate as sur
 from ptlab.analysis import variance as V
 from ptlab.book.glue import glue_text, glue_value
@@ -57,11 +58,7 @@ from ptlab.book.plotting import setup_figures
 setup_figures()
 src = dict(study=None, table=table) if table else dict(study=study, profile=profile)
 t = load_switch_table(**src, results_dir=results_dir, min_rows=24)
-noise = None
-if not table:
-    nt = load_switch_table(f"{study}-noise", results_dir=results_dir, min_rows=2,
-                           profile=profile)
-    noise = E.pure_error(nt.X, nt.y)
+noise = None if table else study_noise(study, results_dir, profile=profile)
 model = sur.fit_surrogate(t.X, t.y)
 sv = sur.shap_explanation(model, t.X).values
 uni = sur.univariate(t, sv)

@@ -287,8 +287,7 @@ def analyze(study, table, results_dir, metric, profile, noise_study, out) -> Non
     """Univariate, pair, triple, variance and exact-effect tables of a switch study."""
     from pathlib import Path
 
-    from ptlab.analysis.effects import pure_error
-    from ptlab.analysis.pipeline import OUTPUTS, write_tables
+    from ptlab.analysis.pipeline import OUTPUTS, study_noise, write_tables
     from ptlab.analysis.pipeline import analyze as run_analysis
     from ptlab.analysis.table import AnalysisInputError, load_switch_table
 
@@ -301,10 +300,7 @@ def analyze(study, table, results_dir, metric, profile, noise_study, out) -> Non
         t = load_switch_table(study, table, results_dir, metric, min_rows=16, profile=profile)
         noise = None
         if study is not None:
-            name = noise_study or f"{study}-noise"
-            if noise_study or (Path(results_dir) / name).is_dir():
-                nt = load_switch_table(name, None, results_dir, metric, min_rows=2, profile=profile)
-                noise = pure_error(nt.X, nt.y)
+            noise = study_noise(study, results_dir, metric, profile, noise_study)
         a = run_analysis(t, noise)
     except (AnalysisInputError, StoreError) as e:
         raise InputError(str(e)) from None

@@ -8,6 +8,7 @@ import itertools
 import numpy as np
 import pandas as pd
 
+from ptlab.analysis.effects import fit_ols
 from ptlab.analysis.table import SwitchTable
 
 BITS3 = np.array(list(itertools.product([0, 1], repeat=3)))  # 8 × 3, cell order 000..111
@@ -145,8 +146,6 @@ def mirror_check(t: SwitchTable, triple: list[str]) -> pd.DataFrame:
     An additive model gives f(bits) + f(complement) = const, so its best and worst cells are
     always complements and the whole ranking of the eight cells is mirror-symmetric.
     """
-    from ptlab.analysis.effects import fit_ols
-
     cells = cell_means(t, triple)
     fit = fit_ols(t, order=1)
     beta = fit.params

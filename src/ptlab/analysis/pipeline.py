@@ -49,6 +49,24 @@ class Analysis:
         }
 
 
+def study_noise(
+    study: str,
+    results_dir,
+    metric: str = "eval/loss",
+    profile: str | None = None,
+    noise_study: str | None = None,
+) -> eff.PureError | None:
+    """Pure error from the replicate seeds of ``noise_study`` (default ``STUDY-noise``, if it
+    exists): the error term of the exact effects."""
+    from ptlab.analysis.table import load_switch_table
+
+    name = noise_study or f"{study}-noise"
+    if noise_study is None and not (Path(results_dir) / name).is_dir():
+        return None
+    nt = load_switch_table(name, None, results_dir, metric, min_rows=2, profile=profile)
+    return eff.pure_error(nt.X, nt.y)
+
+
 def analyze(
     t: SwitchTable, noise: eff.PureError | None = None, seed: int = 0, n_rows: int = 200
 ) -> Analysis:

@@ -8,7 +8,6 @@ import pandas as pd
 # The seed notes' (000) claims, by switch name.
 SEED_TOP3 = ("untie_attn_weights", "use_std_residual", "use_rms_norm")
 SEED_PAIRS = (("untie_attn_weights", "use_rms_norm"), ("use_gated_ffn", "use_std_residual"))
-SEED_VARIANCE_SWITCH = "use_rms_norm"
 
 
 def _yes(ok: bool) -> tuple[str, str]:

@@ -38,12 +38,6 @@ class EvalSet:
         """The tensors that go with each gate row (captum repeats them per IG step)."""
         return (self.tokens,) if self.objective == "ar" else (self.tokens, self.t, self.mask)
 
-    def to(self, device) -> EvalSet:
-        def mv(x):
-            return None if x is None else x.to(device)
-
-        return EvalSet(self.tokens.to(device), self.objective, mv(self.t), mv(self.mask))
-
 
 def fixed_noise(tokens: torch.Tensor, objective: str, seed: int = NOISE_SEED) -> EvalSet:
     """Attach one noise draw to the windows (none for ``ar``; position 0 kept for ``dream``)."""

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from captum.attr import IntegratedGradients, ShapleyValueSampling
 
-from ptlab.attribution.losses import EvalSet, check_objective, fixed_noise, sequence_losses
+from ptlab.attribution.losses import EvalSet, check_objective, losses_at_many, sequence_losses
 
 
 def n_heads_total(model) -> int:
@@ -121,8 +121,6 @@ def michel(grads: torch.Tensor, n_layers: int, layer_norm: bool = True) -> dict[
 
 def leave_one_out(model, es: EvalSet) -> np.ndarray:
     """Δ_h = L(1 − e_h) − L(1) for every head (> 0: removing the head hurts)."""
-    from ptlab.attribution.losses import losses_at_many
-
     N = n_heads_total(model)
     rows = torch.ones(N + 1, N)
     rows[1:] -= torch.eye(N)
@@ -135,15 +133,9 @@ def shapley_sampled(model, es: EvalSet, n_permutations: int = 50, seed: int = 0)
 
     Σ φ = L(1) − L(0) per permutation, the same total as IG with baseline 0.
     """
-    from ptlab.attribution.losses import loss_at
-
     N = n_heads_total(model)
-
-    def value(gates):  # [k, N] rows → [k] mean losses
-        return torch.tensor([loss_at(model, es, g) for g in gates])
-
     torch.manual_seed(seed)
-    sv = ShapleyValueSampling(value)
+    sv = ShapleyValueSampling(lambda gates: losses_at_many(model, es, gates))  # [k, N] → [k]
     phi = sv.attribute(
         torch.ones(1, N),
         baselines=0.0,
@@ -152,14 +144,3 @@ def shapley_sampled(model, es: EvalSet, n_permutations: int = 50, seed: int = 0)
         show_progress=False,
     )
     return phi[0].numpy()
-
-
-__all__ = [
-    "fixed_noise",
-    "gradients_at_ones",
-    "integrated_gradients",
-    "integrated_gradients_manual",
-    "leave_one_out",
-    "michel",
-    "shapley_sampled",
-]
