@@ -89,6 +89,7 @@ T = run(models, spec, StudySettings(n_windows=n_windows, n_verify=n_verify, n_st
 N = n_layers * n_heads
 glue_value("N", N)
 glue_value("n_windows", n_windows)
+glue_value("n_steps", n_steps)
 glue_value("max_rel_delta", T["stats"]["rel_delta"].max())
 T["stats"].set_index(["model", "set"]).round(4)
 
@@ -98,7 +99,7 @@ T["stats"].set_index(["model", "set"]).round(4)
 # 每个模型 × 归因集一行（{glue:text}`n_windows` 个窗口，{glue:text}`N` 个注意力头，基线 b = 0）：
 # IG 的均值（及按窗口自助法的 95% 置信区间）、中位数、负值（“有用”）与正值（“有害”）比例、范围，
 # 以及 L(1)、L(0)、ΣIG 与完备性误差 δ。所有模型和集合上 |δ| / |L(1) − L(0)| 的最大值为
-# {glue:text}`max_rel_delta:.1e`，即 32 个 Gauss–Legendre 节点已足够精确。
+# {glue:text}`max_rel_delta:.1e`，即 {glue:text}`n_steps` 个 Gauss–Legendre 节点已足够精确。
 
 # %% [markdown] tags=["lang-en"]
 # ## Statistics
@@ -107,7 +108,7 @@ T["stats"].set_index(["model", "set"]).round(4)
 # baseline b = 0): the IG mean (with a 95% bootstrap CI over windows), median, fraction negative
 # ("useful") and positive ("harmful"), range, and L(1), L(0), ΣIG and the completeness gap δ.
 # The largest |δ| / |L(1) − L(0)| over all models and sets is {glue:text}`max_rel_delta:.1e`, so
-# 32 Gauss–Legendre nodes are plenty.
+# {glue:text}`n_steps` Gauss–Legendre nodes are plenty.
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
