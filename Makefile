@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 STUDY ?= switches
 
-.PHONY: install test book sweep lint bench clean
+.PHONY: install test book site sweep lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -23,13 +23,20 @@ test: install
 book: install
 	$(BIN)/ptlab book
 
+# A self-contained static site: works from disk (file://) and on any static host; math is
+# rendered by the MathJax copy in _static, and each chapter links its results tables (CSV).
+site: book
+	touch _build/html/.nojekyll
+	tar -czf _build/ptlab-site.tar.gz -C _build html
+	@echo "site: _build/html (open index.html) and the archive _build/ptlab-site.tar.gz"
+
 sweep: install
 	$(BIN)/ptlab sweep $(STUDY) --design fractional --profile quick
 	$(BIN)/ptlab sweep $(STUDY)-noise --design anchors --seeds 5 --profile quick
 	$(BIN)/ptlab results $(STUDY)
 
 lint: install
-	$(BIN)/ruff check src tests bench && $(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench notebooks && $(BIN)/ruff format --check src tests bench
 
 bench: install
 	$(BIN)/python bench/train_throughput.py

@@ -9,6 +9,7 @@
 #     language: python
 #     name: python3
 #   ptlab:
+#     seconds: {smoke: 15, quick: 660}  # measured on the 2-core CPU
 #     depends: []
 #     profiles:
 #       smoke: {d_model: 32, n_layers: 2, n_heads: 2, seq_len: 32, ar_steps: 30, llada_steps: 30, dream_steps: 20, n_windows: 8, n_verify: 16, n_random: 5, n_subsets: 20, n_shapley: 3, n_boot: 50}
@@ -17,27 +18,38 @@
 # %% [markdown] tags=["lang-zh"]
 # # 注意力头归因：积分梯度、符号与剪枝
 #
-# 研究笔记 004 用积分梯度（Integrated Gradients, IG）把损失归因到每个注意力头的门控上，
-# 发现自回归之外的扩散语言模型（Dream、LLaDA）中多数注意力头的归因为正，平均值也为正，
-# 并据此提出三种剪枝策略。本章在小规模上复现这一流程：同一个 Llama 骨干、同一份语料，
-# 训练自回归（AR）模型、从零训练的 LLaDA 式掩码扩散模型，以及从 AR 检查点改造而来、
-# 使用移位 logits 的 Dream 式掩码扩散模型；在代码窗口与文档/注释窗口上计算 IG，
-# 与 Michel 等人的一阶重要性、逐个消融（LOO）和采样 Shapley 值对照，并在留出数据上检验剪枝策略。
+# **本章回答的问题：** 用积分梯度把损失归因到注意力头时，归因的符号说明了什么
+# （多数注意力头的归因以及平均归因是否为正）？基于归因的剪枝策略中哪一种最好？
+# 自回归模型与掩码扩散模型在这些方面有何不同？
 #
-# 门控 $a_h$ 乘在每个注意力头输出投影之前的上下文向量上，$a=1$ 即原模型。路径为
+# 笔记五（见[研究笔记](notes.md)）用积分梯度（Integrated Gradients, IG；
+# {ref}`Sundararajan et al., 2017 <ref-sundararajan-2017-zh>`）把损失归因到每个注意力头的门控上，
+# 发现在掩码扩散语言模型（Dream、LLaDA）中多数注意力头的归因为正，平均归因也为正，
+# 并据此提出三种剪枝策略。本章在小规模上复现这一流程：在同一个 Llama 骨干与同一份语料上，
+# 训练自回归（AR）模型、从零训练的 LLaDA 式掩码扩散模型，以及由 AR 检查点改造而来、
+# 使用移位 logits 的 Dream 式掩码扩散模型；在代码窗口与文档字符串/注释窗口上计算 IG，
+# 与 Michel 等人（{ref}`2019 <ref-michel-2019-zh>`）的一阶重要性、留一消融（LOO）及采样 Shapley 值
+# 对照，并在留出数据上检验各剪枝策略。
+#
+# 门控 $a_h$ 在输出投影之前与各注意力头的上下文向量相乘，$a=1$ 即原模型。沿路径
 # $a(s) = b + s(1-b)$，$\mathrm{IG}_h = (1-b)\int_0^1 \partial L/\partial a_h\,ds$，
-# 由完备性 $\sum_h \mathrm{IG}_h = L(1) - L(b)$。$\mathrm{IG}_h<0$ 表示打开该头使损失下降（“有用”）。
+# 由完备性得 $\sum_h \mathrm{IG}_h = L(1) - L(b)$。$\mathrm{IG}_h<0$ 表示打开该头使损失下降（“有用”）。
 
 # %% [markdown] tags=["lang-en"]
 # # Head attribution: Integrated Gradients, signs and pruning
 #
-# Research note 004 attributes the loss to each attention head's gate with Integrated
-# Gradients (IG), finds that in masked-diffusion LMs (Dream, LLaDA) most heads, and the mean,
+# **The question:** when Integrated Gradients attributes the loss to attention heads, what do the
+# signs of the attributions tell us (are most heads, and the mean, positive)? Which pruning
+# strategy built on them works best? How do autoregressive and masked-diffusion models differ?
+#
+# Note 5 (see [the research notes](notes.md)) attributes the loss to each attention head's gate
+# with Integrated Gradients (IG, {ref}`Sundararajan et al., 2017 <ref-sundararajan-2017-en>`), finds that in masked-diffusion LMs (Dream, LLaDA) most heads, and the mean,
 # come out positive, and proposes three pruning strategies from that. This chapter reruns the
 # procedure at small scale: one Llama backbone and one corpus, trained as an autoregressive (AR)
 # model, a LLaDA-style masked-diffusion model from scratch, and a Dream-style masked-diffusion
 # model adapted from the AR checkpoint with shifted logits. IG is computed on code windows and
-# on docstring/comment windows and set against Michel et al.'s first-order importance,
+# on docstring/comment windows and set against Michel et al.'s
+# ({ref}`2019 <ref-michel-2019-en>`) first-order importance,
 # leave-one-out ablation (LOO) and sampled Shapley values; the pruning strategies are checked
 # on held-out data.
 #
@@ -66,7 +78,7 @@ n_subsets = 200  # random 30 % subsets for the verification
 n_shapley = 30  # Shapley permutations
 n_boot = 1000
 
-# %%
+# %% tags=["remove-cell"]
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -75,19 +87,26 @@ import seaborn as sns
 from myst_nb import glue
 
 from ptlab.attribution.family import FamilySpec, train_family
-from ptlab.attribution.study import StudySettings, run
+from ptlab.attribution.pruning import BAND_RATIOS
+from ptlab.attribution.study import BASELINES, StudySettings, run
 from ptlab.book.glue import glue_text, glue_value
 from ptlab.book.plotting import setup_figures
 
 setup_figures()
+
+# %%
 spec = FamilySpec(d_model=d_model, n_layers=n_layers, n_heads=n_heads, seq_len=seq_len,
                   ar_steps=ar_steps, llada_steps=llada_steps, dream_steps=dream_steps)
 models = train_family(spec, seed, Path(results_dir) / "attribution")
-T = run(models, spec, StudySettings(n_windows=n_windows, n_verify=n_verify, n_steps=n_steps,
-                                    n_random=n_random, n_subsets=n_subsets,
-                                    n_shapley=n_shapley, n_boot=n_boot))
+settings = StudySettings(n_windows=n_windows, n_verify=n_verify, n_steps=n_steps,
+                         n_random=n_random, n_subsets=n_subsets, n_shapley=n_shapley,
+                         n_boot=n_boot)
+T = run(models, spec, settings)
 N = n_layers * n_heads
 glue_value("N", N)
+glue_text("baselines", "{" + ", ".join(f"{b:g}" for b in BASELINES) + "}")
+glue_text("bands", "/".join(f"{100 * r:g}" for r in BAND_RATIOS))
+glue_value("prune_pct", 100 * settings.prune_fraction)
 glue_value("n_windows", n_windows)
 glue_value("n_steps", n_steps)
 glue_value("max_rel_delta", T["stats"]["rel_delta"].max())
@@ -98,8 +117,8 @@ T["stats"].set_index(["model", "set"]).round(4)
 #
 # 每个模型 × 归因集一行（{glue:text}`n_windows` 个窗口，{glue:text}`N` 个注意力头，基线 b = 0）：
 # IG 的均值（及按窗口自助法的 95% 置信区间）、中位数、负值（“有用”）与正值（“有害”）比例、范围，
-# 以及 L(1)、L(0)、ΣIG 与完备性误差 δ。所有模型和集合上 |δ| / |L(1) − L(0)| 的最大值为
-# {glue:text}`max_rel_delta:.1e`，即 {glue:text}`n_steps` 个 Gauss–Legendre 节点已足够精确。
+# 以及 L(1)、L(0)、ΣIG 与完备性误差 δ。所有模型和归因集上 |δ| / |L(1) − L(0)| 的最大值为
+# {glue:text}`max_rel_delta:.1e`，可见 {glue:text}`n_steps` 个 Gauss–Legendre 节点已绰绰有余。
 
 # %% [markdown] tags=["lang-en"]
 # ## Statistics
@@ -117,7 +136,7 @@ for ax, (o, sc_) in zip(axes, T["scores"].items(), strict=True):
     lim = np.abs(m).max()
     sns.heatmap(m, ax=ax, cmap="RdBu_r", center=0, vmin=-lim, vmax=lim, annot=True, fmt=".3f",
                 annot_kws={"size": 7})
-    ax.set(title=f"{o}: IG (code)", xlabel="head", ylabel="layer")
+    ax.set(title=f"{o}: IG（代码 · code）", xlabel="头 · head", ylabel="层 · layer")
 fig.tight_layout()
 glue("fig_heat", fig, display=False)
 plt.close(fig)
@@ -133,10 +152,10 @@ corr.round(3)
 # 三个模型在代码窗口上的 IG（层 × 头）。蓝色为负（有用），红色为正。
 # ```
 #
-# 上表为 Spearman 秩相关：代码与文档/注释两种分布之间 IG 的秩相关介于
-# {glue:text}`rho_cp_min:.2f` 与 {glue:text}`rho_cp_max:.2f` 之间（Michel 等人报告的类似数字为
-# 0.56–0.68）；其余各列比较 IG 与 −LOO、带符号的 Michel 梯度、|IG| 与 Michel 重要性，以及 IG 与
-# Shapley 值。
+# 上表为 Spearman 秩相关：同一模型在代码窗口与文档字符串/注释窗口上的 IG 秩相关介于
+# {glue:text}`rho_cp_min:.2f` 与 {glue:text}`rho_cp_max:.2f` 之间（Michel 等人报告的对应数字为
+# 0.56–0.68）；其余各列分别比较 IG 与 −LOO、IG 与带符号的 Michel 梯度、|IG| 与 Michel 重要性，
+# 以及 IG 与 Shapley 值。
 
 # %% [markdown] tags=["lang-en"]
 # ```{glue:figure} fig_heat
@@ -180,14 +199,14 @@ T["sign"].set_index("model").round(4)
 # ## 符号问题：为什么平均归因可能为正？
 #
 # 以 0 为基线时，完备性给出 ΣIG = L(1) − L(0)，因此平均 IG 就是 (L(1) − L(0)) / N：
-# 它为正当且仅当关闭全部注意力头后的损失 L(0) 低于原模型。对训练好的模型这几乎不会发生，
-# 所以“平均为正”要么来自非零基线（笔记的 b = 0.3 变体：ΣIG = L(1) − L(0.3)，而 L(0.3) 可能低于 L(1)），
-# 要么来自损失并非门控的确定函数（每次评估重新采样掩码噪声）。本次数据：
+# 它为正当且仅当关闭全部注意力头后的损失 L(0) 反而低于原模型的损失。对训练好的模型，这几乎不会发生；
+# 因此“平均为正”要么来自非零基线（笔记中 b = 0.3 的变体：ΣIG = L(1) − L(0.3)，而 L(0.3) 可能低于
+# L(1)），要么来自损失并非门控的确定性函数（每次评估都重新采样掩码噪声）。本次数据中：
 #
 # {glue:md}`sign_zh`
 #
-# {glue:md}`sign_verdict_zh` 笔记把 IG > 0 解读为“有害”，上表检验了这一解读：IG 是沿整条路径的累积，
-# 而剪枝关心的是 a = 1 附近，两者不必一致。
+# {glue:md}`sign_verdict_zh` 笔记把 IG > 0 解读为“有害”，上表检验了这一解读：IG 沿整条路径累积，
+# 而剪枝关心的是 a = 1 附近的行为，两者未必一致。
 
 # %% [markdown] tags=["lang-en"]
 # ## The sign question: why can the mean attribution be positive?
@@ -213,14 +232,14 @@ bl.set_index(["model", "baseline"]).round(4)
 # %% [markdown] tags=["lang-zh"]
 # ## 基线的选择
 #
-# 基线 b ∈ {0, 0.3, 0.5, 0.9}：ΣIG 始终等于 L(1) − L(b)；b 越接近 1，路径越接近剪枝所处的区域，
-# IG(b)/(1−b) 趋向 a = 1 处的带符号梯度（b = 0.9 时最大差距为 {glue:text}`max_bl_gap:.4f`），
+# 基线 b ∈ {glue:text}`baselines`：ΣIG 始终等于 L(1) − L(b)。b 越接近 1，路径越接近剪枝所处的区域，
+# IG(b)/(1−b) 也趋向 a = 1 处的带符号梯度（b = 0.9 时两者的最大差距为 {glue:text}`max_bl_gap:.4f`），
 # 与 −LOO 的秩相关也随之变化（见“rho vs −LOO”一列）。
 
 # %% [markdown] tags=["lang-en"]
 # ## The choice of baseline
 #
-# Baselines b ∈ {0, 0.3, 0.5, 0.9}: ΣIG always equals L(1) − L(b). As b → 1 the path moves into
+# Baselines b ∈ {glue:text}`baselines`: ΣIG always equals L(1) − L(b). As b → 1 the path moves into
 # the pruning regime and IG(b)/(1−b) approaches the signed gradient at a = 1 (largest gap at
 # b = 0.9: {glue:text}`max_bl_gap:.4f`); the rank correlation with −LOO changes with it (column
 # "rho vs −LOO").
@@ -235,11 +254,12 @@ for ax, o in zip(axes, models, strict=True):
     band = c[c["strategy"].isin(["random p5", "random p95"])].pivot(
         index="fraction", columns="strategy", values="rel")
     ax.fill_between(band.index, band["random p5"], band["random p95"], color="grey", alpha=0.3,
-                    label="random 5–95%")
+                    label="随机 · random 5–95%")
     for name, ls_ in styles.items():
         d = c[c["strategy"] == name]
         ax.plot(d["fraction"], d["rel"], ls_, label=name)
-    ax.set(title=o, xlabel="fraction of heads pruned", ylabel="ΔL / L(1) (held-out)")
+    ax.set(title=o, xlabel="剪枝比例 · fraction of heads pruned",
+           ylabel="ΔL / L(1)（留出集 · held-out）")
 axes[0].legend(fontsize=7)
 fig.tight_layout()
 glue("fig_prune", fig, display=False)
@@ -259,11 +279,13 @@ ver.set_index(["model", "strategy"]).round(4)
 # :name: fig-attr-prune-zh
 #
 # 留出集上的相对损失变化随剪枝比例的变化。实线为笔记的三种策略（按 |IG| 升序、按带符号 IG 降序、
-# 分层 20/30/15%），虚线为 Michel 重要性与 LOO 顺序，点线为贪心上界，灰带为随机顺序的 5–95% 区间。
+# 分层 {glue:text}`bands`%），虚线为 Michel 重要性与留一消融（LOO）的顺序，点线为贪心剪枝
+# （直接在检验用的留出集上选择，属于样本内结果），灰带为随机顺序的 5–95% 区间。
 # ```
 #
-# 验证（笔记的步骤）：每种策略剪掉 {glue:text}`k30` 个头（30%），在留出集上重新评估，并给出其在
-# 随机 30% 子集中的百分位（越低越好）和与贪心的差距。笔记的三种策略中，{glue:md}`best_zh`。
+# 检验（笔记中的步骤）：每种策略剪掉 {glue:text}`k30` 个头（{glue:text}`prune_pct:.0f`%），
+# 在留出集上重新评估，并给出其在随机 {glue:text}`prune_pct:.0f`% 子集中的百分位（越低越好）
+# 以及与贪心剪枝的差距。笔记的三种策略中，{glue:md}`best_zh`。
 
 # %% [markdown] tags=["lang-en"]
 # ## Pruning strategies
@@ -272,12 +294,14 @@ ver.set_index(["model", "strategy"]).round(4)
 # :name: fig-attr-prune-en
 #
 # Relative held-out loss change against the fraction of heads pruned. Solid: the note's three
-# strategies (|IG| ascending, signed IG descending, layer bands 20/30/15 %); dashed: Michel's
-# importance and the LOO order; dotted: the greedy oracle; grey: the 5–95% band of random orders.
+# strategies (|IG| ascending, signed IG descending, layer bands {glue:text}`bands` %); dashed: Michel's
+# importance and the LOO order; dotted: greedy pruning (fitted on the verification set, so
+# in-sample); grey: the 5–95% band of random orders.
 # ```
 #
-# Verification (the note's step): each strategy prunes {glue:text}`k30` heads (30 %), the model is
-# re-evaluated on held-out data, and the result is placed among random 30 % subsets (percentile,
+# Verification (the note's step): each strategy prunes {glue:text}`k30` heads
+# ({glue:text}`prune_pct:.0f` %), the model is re-evaluated on held-out data, and the result is
+# placed among random {glue:text}`prune_pct:.0f` % subsets (percentile,
 # lower is better) and against greedy. Of the note's three strategies, {glue:md}`best_en`.
 
 # %%
@@ -292,13 +316,37 @@ rel.round(4)
 # ## 自回归与掩码扩散的比较
 #
 # 两类模型的损失不可直接比较（AR 为精确的负对数似然，扩散模型为变分上界），因此只比较相对变化。
-# 随机剪掉 30% 的注意力头后，留出集损失的平均相对变化为：AR {glue:text}`ar_rand:+.2%`，
+# 随机剪掉 {glue:text}`prune_pct:.0f`% 的注意力头后，留出集损失的平均相对变化为：AR {glue:text}`ar_rand:+.2%`，
 # LLaDA {glue:text}`llada_rand:+.2%`，Dream {glue:text}`dream_rand:+.2%`。
 
 # %% [markdown] tags=["lang-en"]
 # ## Autoregressive vs masked diffusion
 #
 # The two families' losses are not comparable (an exact NLL for AR, a variational bound for the
-# diffusion models), so only relative changes are compared. Pruning a random 30 % of heads
+# diffusion models), so only relative changes are compared. Pruning a random
+# {glue:text}`prune_pct:.0f` % of heads
 # changes the held-out loss on average by AR {glue:text}`ar_rand:+.2%`, LLaDA
 # {glue:text}`llada_rand:+.2%` and Dream {glue:text}`dream_rand:+.2%`.
+
+# %% [markdown] tags=["lang-zh"]
+# ## 小结
+#
+# - **符号问题。** {glue:md}`sign_verdict_zh`
+# - **剪枝策略。** 剪掉 {glue:text}`prune_pct:.0f`% 的注意力头时，笔记的三种策略中{glue:md}`best_zh`
+#   （与随机子集及贪心剪枝的比较见上表）。
+# - **自回归与掩码扩散。** 随机剪掉 {glue:text}`prune_pct:.0f`% 的头，留出集损失的平均相对变化为
+#   AR {glue:text}`ar_rand:+.2%`、LLaDA {glue:text}`llada_rand:+.2%`、Dream {glue:text}`dream_rand:+.2%`。
+# - 本章每个模型只训练了一个种子，结论的种子间波动尚未估计。
+
+# %% [markdown] tags=["lang-en"]
+# ## Summary
+#
+# - **The sign question.** {glue:md}`sign_verdict_en`
+# - **Pruning strategies.** Pruning {glue:text}`prune_pct:.0f` % of the heads, of the note's
+#   three strategies {glue:md}`best_en` (the comparison with random subsets and greedy pruning
+#   is in the table above).
+# - **Autoregressive vs masked diffusion.** A random {glue:text}`prune_pct:.0f` % of heads
+#   pruned changes the held-out loss on average by AR {glue:text}`ar_rand:+.2%`, LLaDA
+#   {glue:text}`llada_rand:+.2%` and Dream {glue:text}`dream_rand:+.2%`.
+# - Each model is trained with one seed here, so the seed-to-seed spread of these conclusions
+#   is not yet estimated.

@@ -9,6 +9,7 @@
 #     language: python
 #     name: python3
 #   ptlab:
+#     seconds: {smoke: 15, quick: 110}  # measured on the 2-core CPU
 #     depends: []
 #     profiles:
 #       smoke: {seeds: 2}
@@ -18,17 +19,25 @@
 # %% [markdown] tags=["lang-zh"]
 # # 模型族：从 PT 到 Transformer
 #
-# 本章介绍全书共用的模型族。一个可配置的解码器带有十个布尔开关：全部关闭时是因果版的
-# 概率 Transformer（PT），全部打开时与 Llama 解码器逐位一致（测试中与 `transformers` 的
-# `LlamaForCausalLM` 复制权重后对比，误差小于 $10^{-5}$）。
+# **本章回答的问题：** 全书共用的模型族是什么？十个开关各改变了什么，各带来多少参数量的变化？
+# 在相同的数据与训练预算下，模型族两端的 PT 与 Llama 相差多少？
+#
+# 我们使用一个带十个布尔开关的可配置解码器：开关全关时为因果版的概率 Transformer（PT，
+# {ref}`Wu & Tu, 2023 <ref-wu-tu-2023-zh>`），全开时即为 Llama 解码器
+# （{ref}`Touvron et al., 2023 <ref-touvron-2023-zh>`）。测试中把同一组权重复制到 `transformers` 的
+# `LlamaForCausalLM` 中对比，两者输出之差在 $10^{-5}$ 以内。
 
 # %% [markdown] tags=["lang-en"]
 # # The model family: from PT to the Transformer
 #
-# This chapter introduces the one model family the whole book uses. A configurable decoder
-# carries ten boolean switches: all off is the causal Probabilistic Transformer (PT), all on is
-# a Llama decoder (checked in the tests against `transformers`' `LlamaForCausalLM` with copied
-# weights, to $10^{-5}$).
+# **The question:** what is the one model family the whole book uses, what does each of the
+# ten switches change and at what cost in parameters, and how far apart are its two ends, PT
+# and Llama, on the same data and training budget?
+#
+# A configurable decoder carries ten boolean switches: all off is the causal Probabilistic
+# Transformer (PT, {ref}`Wu & Tu, 2023 <ref-wu-tu-2023-en>`), all on is a Llama decoder
+# ({ref}`Touvron et al., 2023 <ref-touvron-2023-en>`): the tests compare it with
+# `transformers`' `LlamaForCausalLM` with copied weights, and the outputs agree to $10^{-5}$.
 
 # %% tags=["parameters"]
 profile = "quick"  # smoke | quick | full: model size and training length (ptlab.profiles)
@@ -36,19 +45,32 @@ seeds = 3  # training seeds per config for the curves figure
 results_dir = "results"
 study = "models"
 
-# %%
+# %% tags=["remove-cell"]
+import matplotlib.pyplot as plt
 import pandas as pd
+import seaborn as sns
+from IPython.display import display
 from myst_nb import glue
 
 from ptlab.book.glue import beyond_noise, glue_text, glue_value
 from ptlab.book.plotting import setup_figures
-from ptlab.models import SWITCHES, all_off, all_on, param_count_table
+from ptlab.models import SWITCHES, all_off, param_count_table
 from ptlab.profiles import profile_configs
 from ptlab.sweep import curves_frame, run_study
 
 setup_figures()
+
+# %% [markdown] tags=["lang-zh"]
+# 当前配置档下的模型尺寸与训练设置（全书各章共用）：
+
+# %% [markdown] tags=["lang-en"]
+# The model size and training settings of this profile (shared by every chapter):
+
+# %%
 base, train_cfg = profile_configs(profile)
-pd.DataFrame({"model": base.to_dict(), "train": pd.Series(train_cfg.to_dict())})
+sizes = {k: v for k, v in base.to_dict().items() if k not in SWITCHES}
+display(pd.Series(sizes, name="value").rename_axis("model").to_frame())
+display(pd.Series(train_cfg.to_dict(), name="value").rename_axis("training").to_frame())
 
 # %% [markdown] tags=["lang-zh"]
 # ## 十个开关
@@ -66,7 +88,7 @@ pd.DataFrame({"model": base.to_dict(), "train": pd.Series(train_cfg.to_dict())})
 # | `no_vo_rope` | VO-RoPE：值按源位置旋转，输出按目标位置转回 | 只对 q、k 做 RoPE |
 # | `untie_layerwise_weights` | 同一个块迭代 $L$ 次（类似 Universal Transformer） | $L$ 个独立的块 |
 # | `no_mask_diagonal` | 严格掩码 $j < i$（词不能以自身为中心词） | $j \le i$ |
-# | `use_ffn_after_attn` | 注意力与 FFN 并行读同一个 $N(s)$ | 先注意力后 FFN |
+# | `use_ffn_after_attn` | 注意力与 FFN 并行作用于同一个 $N(s)$ | 先注意力后 FFN |
 # | `use_single_message_attn` | 两条消息：中心词指针 + 依存词指针 | 一条消息 |
 
 # %% [markdown] tags=["lang-en"]
@@ -92,20 +114,23 @@ pd.DataFrame({"model": base.to_dict(), "train": pd.Series(train_cfg.to_dict())})
 # %% [markdown] tags=["lang-zh"]
 # ## PT 未规定之处的实现选择
 #
-# PT 原文是编码器，没有因果语言模型、没有层内 FFN、没有 RoPE。凡是原文未规定的地方，本书统一如下
-# （见 `src/ptlab/models/model.py` 顶部的说明，每一条都有单元测试）：
+# 已发表的 PT 是编码器：不是因果语言模型，迭代中没有 FFN，也不用 RoPE。凡是原文未作规定之处，
+# 本书只作一次统一选择（说明见 `src/ptlab/models/model.py` 文件开头，每一条都有单元测试）：
 #
-# - **第二条消息的因果形式**。编码器里的第二条消息来自“以 $i$ 为中心词的那些词”，在因果模型中全部位于未来，
-#   直接照搬会泄露未来信息。我们改用“依存词指针”：$B_{ij} = \mathrm{softmax}_{j \in M(i)}(\tau\,
-#   \tilde k_i \cdot \tilde q_j)$，值为 $q$，输出矩阵为 $W_K^\top$——同一个势函数、只换了归一化的轴，
-#   不泄露未来。对全部 1024 种配置都测试了因果性。
-# - **位置 0**。严格掩码下位置 0 没有可见的键；我们让没有可见键的行只看自己，这与标准掩码在该行上相同。
-# - **softmax 归一化下的分数尺度**。$N(s) = d\cdot\mathrm{softmax}(s)$ 使特征均值为 1，
-#   两侧都用 $\tau = 1/\sqrt{r}$，因此 `use_rms_norm` 只改变归一化方式，不同时改变温度（与 PT 原文乘以 $d$ 不同）。
-# - **PT 风格的 FFN**。由平均场推导得到对 $m$ 个记忆槽的 softmax 注意力，$m$ 取 Llama 的 $8d/3$ 规则，
-#   对所有配置固定（不按参数量匹配）。门控版本绑定时门控矩阵保持独立。
-# - **解绑时第二条消息的权重**。第二条消息有自己的 $W_{V2}, W_{O2}$。
-# - 词嵌入与输出层在所有配置中都不绑定；全模型无偏置。
+# - **第二条消息的因果形式**。编码器中的第二条消息来自“以 $i$ 为中心词的那些词”，
+#   而在因果模型中这些词全部位于未来，照搬会泄露未来信息。我们改用“依存词指针”：
+#   $B_{ij} = \mathrm{softmax}_{j \in M(i)}(\tau\, \tilde k_i \cdot \tilde q_j)$，值为 $q$，
+#   输出矩阵为 $W_K^\top$。势函数不变，只换了归一化所沿的轴，因此不会泄露未来信息。
+#   全部 1024 种开关组合都通过了因果性测试。
+# - **位置 0**。严格掩码下位置 0 没有可见的键；没有可见键的行只关注自身，
+#   这与标准掩码在该行上的结果相同。
+# - **softmax 归一化下的分数尺度**。$N(s) = d\cdot\mathrm{softmax}(s)$ 使各特征的均值为 1，
+#   且开关两侧都取 $\tau = 1/\sqrt{r}$，因此 `use_rms_norm` 只改变归一化方式，不连带改变温度
+#   （PT 原文则把分数乘以 $d$）。
+# - **PT 风格的 FFN**。平均场推断给出对 $m$ 个记忆槽的 softmax 注意力；$m$ 在所有开关组合下
+#   都按 Llama 的 $8d/3$ 规则取值（不按参数量对齐）。门控 FFN 绑定权重时，门控矩阵不参与绑定。
+# - **解绑时第二条消息的权重**。第二条消息使用各自独立的 $W_{V2}, W_{O2}$。
+# - 所有开关组合中词嵌入与输出层都不绑定；模型中不使用任何偏置。
 
 # %% [markdown] tags=["lang-en"]
 # ## Choices where PT is silent
@@ -133,8 +158,8 @@ pd.DataFrame({"model": base.to_dict(), "train": pd.Series(train_cfg.to_dict())})
 # %% [markdown] tags=["lang-zh"]
 # ## 参数量
 #
-# 参数量随配置变化很大（共享层时与深度无关），所以每个运行都记录参数量。下表是在本配置档的尺寸下，
-# 从全关（PT）出发每次只打开一个开关时的参数量。
+# 不同开关组合的参数量差别很大（跨层共享权重时，参数量不随深度增长），因此每个运行都记录参数量。
+# 下表给出本配置档尺寸下，从全关（PT）出发、每次只打开一个开关时的参数量。
 
 # %% [markdown] tags=["lang-en"]
 # ## Parameter counts
@@ -166,9 +191,9 @@ single
 
 # %% [markdown] tags=["lang-zh"]
 # 全关的 PT 有 {glue:text}`n_params_off:,` 个参数，全开的 Llama 有 {glue:text}`n_params_on:,` 个，
-# 是前者的 {glue:text}`n_params_ratio:.2f` 倍；1024 种配置的参数量介于
-# {glue:text}`n_params_min:,` 与 {glue:text}`n_params_max:,` 之间。两者的大部分差异来自词嵌入以外的块参数：
-# 绑定注意力权重、绑定 FFN 权重与跨层共享各自削减了一部分。
+# 是前者的 {glue:text}`n_params_ratio:.2f` 倍；1024 种开关组合的参数量介于
+# {glue:text}`n_params_min:,` 与 {glue:text}`n_params_max:,` 之间。绑定注意力权重、绑定 FFN 权重
+# 与跨层共享权重各自削减了一部分块参数。
 
 # %% [markdown] tags=["lang-en"]
 # PT with every switch off has {glue:text}`n_params_off:,` parameters, the all-on Llama
@@ -179,7 +204,7 @@ single
 # %% [markdown] tags=["lang-zh"]
 # ## 训练曲线：全关与全开
 #
-# 两种配置在相同的数据顺序上训练（同一随机种子看到完全相同的批次），每种配置训练多个种子。
+# 两种开关组合按相同的数据顺序训练（同一种子在两种组合下读到的批次完全相同），每种组合各训练多个种子。
 
 # %% [markdown] tags=["lang-en"]
 # ## Training curves: all off vs all on
@@ -188,9 +213,6 @@ single
 # config), with several seeds each.
 
 # %%
-import matplotlib.pyplot as plt
-import seaborn as sns
-
 df, records = run_study(study, [off.switches, on.switches], seeds=seeds, profile=profile,
                         results_dir=results_dir)
 curves = curves_frame(records)
@@ -223,7 +245,7 @@ summary
 # ```{glue:figure} fig_curves
 # :name: fig-models-curves-zh
 #
-# 验证集损失（每字节的 nats）随训练步数的变化。阴影为种子间 ±1 个标准差。
+# 验证损失（nats/字节）随训练步数的变化；阴影带为种子间的 ±1 个标准差。
 # ```
 #
 # 在 {glue:text}`n_seeds` 个种子上，全关的 PT 最终验证损失为 {glue:text}`loss_off:.3f`
@@ -245,3 +267,24 @@ summary
 # {glue:text}`loss_on:.3f` (sd {glue:text}`sd_on:.3f`): a gap of {glue:text}`gap:.3f` nats/byte,
 # about {glue:text}`gap_over_sd:.1f` times the seed noise (the larger of the two sds; positive
 # means Llama is better). {glue:md}`verdict_en`
+
+# %% [markdown] tags=["lang-zh"]
+# ## 小结
+#
+# - 模型族的两端：全关的 PT 有 {glue:text}`n_params_off:,` 个参数，全开的 Llama 有
+#   {glue:text}`n_params_on:,` 个（{glue:text}`n_params_ratio:.2f` 倍）。
+# - 在 {glue:text}`n_seeds` 个种子上，PT 的最终验证损失为 {glue:text}`loss_off:.3f`，Llama 为
+#   {glue:text}`loss_on:.3f`，相差 {glue:text}`gap:.3f` nats/byte（约为种子标准差的
+#   {glue:text}`gap_over_sd:.1f` 倍）。{glue:md}`verdict_zh`
+# - 两端之间的 1024 种开关组合由“开关扫描”一章抽样训练。
+
+# %% [markdown] tags=["lang-en"]
+# ## Summary
+#
+# - The two ends of the family: PT with every switch off has {glue:text}`n_params_off:,`
+#   parameters, Llama with every switch on {glue:text}`n_params_on:,`
+#   ({glue:text}`n_params_ratio:.2f` times as many).
+# - Over {glue:text}`n_seeds` seeds PT ends at a validation loss of {glue:text}`loss_off:.3f` and
+#   Llama at {glue:text}`loss_on:.3f`, a gap of {glue:text}`gap:.3f` nats/byte (about
+#   {glue:text}`gap_over_sd:.1f` seed sds). {glue:md}`verdict_en`
+# - The 1024 configs between the two ends are sampled and trained in the switch-sweep chapter.

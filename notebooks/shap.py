@@ -9,6 +9,7 @@
 #     language: python
 #     name: python3
 #   ptlab:
+#     seconds: {smoke: 15, quick: 25}  # measured on the 2-core CPU
 #     depends: [sweep]
 #     profiles:
 #       smoke: {n_boot: 5, n_rows: 50}
@@ -17,17 +18,26 @@
 # %% [markdown] tags=["lang-zh"]
 # # XGBoost + SHAP：一元、二元与三元分析
 #
-# 本章复现研究笔记 000 的全部分析：用 XGBoost 回归器拟合“十个开关 → eval/loss”，再用
-# TreeSHAP 解释这个代理模型。一元分析给出每个开关的影响强度（其排序为开关编号 1–10，
-# 后续各章沿用），二元分析给出开关两两之间的交互作用，三元分析给出代理模型中的三阶交互强度。
-# 与笔记不同的是，我们先报告代理模型的交叉验证 R²，说明 SHAP 究竟解释了多少差异，
+# **本章回答的问题：** 十个开关中哪些对验证损失影响最大？哪些开关对、哪些三元组存在交互作用？
+# 笔记一（见[研究笔记](notes.md)）中的排序与交互作用结论在本次数据上是否成立？
+#
+# 本章复现笔记一的全部分析：用 XGBoost 回归器（{ref}`Chen & Guestrin, 2016 <ref-chen-guestrin-2016-zh>`）
+# 拟合“十个开关 → eval/loss”，再用 TreeSHAP（{ref}`Lundberg & Lee, 2017 <ref-lundberg-lee-2017-zh>`）
+# 解释这个代理模型。一元分析给出每个开关的影响强度，并按其排序把开关编为 1–10 号（后续各章沿用）；
+# 二元分析给出开关两两之间的交互作用；三元分析给出代理模型中的三阶交互强度。
+# 与笔记不同，我们先报告代理模型的交叉验证 R²，让读者知道 SHAP 究竟能解释多少差异，
 # 并用自助法检验排序的稳定性。
 
 # %% [markdown] tags=["lang-en"]
 # # XGBoost + SHAP: univariate, bivariate and trivariate analysis
 #
-# This chapter reproduces every analysis of research note 000: an XGBoost regressor fits
-# "ten switches → eval/loss" and TreeSHAP explains that surrogate. The univariate analysis gives
+# **The question:** which of the ten switches move validation loss the most, which pairs and
+# triples of switches interact, and do the rankings and interactions of Note 1 (see
+# [the research notes](notes.md)) hold on this run's data?
+#
+# This chapter reproduces every analysis of Note 1: an XGBoost regressor
+# ({ref}`Chen & Guestrin, 2016 <ref-chen-guestrin-2016-en>`) fits "ten switches → eval/loss" and
+# TreeSHAP ({ref}`Lundberg & Lee, 2017 <ref-lundberg-lee-2017-en>`) explains that surrogate. The univariate analysis gives
 # each switch's strength (its order numbers the switches 1–10 for the later chapters), the
 # bivariate one the pairwise interactions, the trivariate one the surrogate's three-way
 # interactions. Unlike the note, we first report the surrogate's out-of-fold R², so the reader
@@ -41,7 +51,7 @@ table = ""  # an external .xlsx / .csv / .parquet table instead of the study
 n_boot = 50  # bootstrap resamples for the ranking's stability
 n_rows = 200  # runs sampled for the three-way interaction strength
 
-# %%
+# %% tags=["remove-cell"]
 import matplotlib.pyplot as plt
 import numpy as np
 from myst_nb import glue
@@ -54,6 +64,8 @@ from ptlab.book.glue import glue_text, glue_value
 from ptlab.book.plotting import setup_figures
 
 setup_figures()
+
+# %%
 t = load_switch_table(None if table else study, table or None, results_dir, "eval/loss",
                       min_rows=16, profile=None if table else profile)
 a = analyze(t, n_rows=n_rows)
@@ -91,13 +103,13 @@ a.univariate.set_index("rank").round(3)
 # ```{glue:figure} fig_summary
 # :name: fig-shap-summary-zh
 #
-# 左：每个点是一次实验，横轴为该开关在这次实验中对损失的 SHAP 贡献，红色表示开关打开、
-# 蓝色表示关闭。右：平均 |SHAP|，即单个开关的影响强度；纵轴的编号就是后续各章使用的开关编号。
+# 左：每个点是一个运行，横轴为该开关对这个运行的损失的 SHAP 贡献；红色表示开关打开，
+# 蓝色表示关闭。右：平均 |SHAP|，即各开关的影响强度；纵轴上的编号即后续各章使用的开关编号。
 # ```
 #
 # {glue:md}`top_zh`
 #
-# 上表还给出最好 5 组与最好 20 组实验中各开关打开的比例（笔记中的两张表）。
+# 上表还给出损失最低的 5 个运行与 20 个运行中各开关打开的比例（对应笔记中的两张表）。
 
 # %% [markdown] tags=["lang-en"]
 # ## Univariate
@@ -128,7 +140,7 @@ stab.round(2)
 # 自助法（{glue:text}`n_boot` 次重采样、每次重新拟合 XGBoost）下，1 号开关
 # {glue:text}`switch_1` 保持第一名的比例为 {glue:text}`keep_1:.0%`；共有
 # {glue:text}`n_stable` 个开关在至少 80% 的重采样中保持原有名次。名次区间（5%–95%）较宽的开关，
-# 其编号本身带有噪声，后文按编号讨论时应记住这一点。
+# 其编号本身就带有噪声；后续各章按编号指称开关时应注意这一点。
 
 # %% [markdown] tags=["lang-en"]
 # Under the bootstrap ({glue:text}`n_boot` resamples, XGBoost refit each time), switch 1,
@@ -151,8 +163,8 @@ glue_value("acc_first", ua["switch"].iloc[0])
 ua.set_index("rank").round(4)
 
 # %% [markdown] tags=["lang-zh"]
-# 以 eval/accuracy（下一字节预测的 top-1 准确率）为目标重复一元分析，影响最大的开关是
-# {glue:text}`acc_first`；两种目标下平均 |SHAP| 的 Spearman 秩相关为 {glue:text}`rho_acc:.2f`。
+# 以 eval/accuracy（下一字节预测的 top-1 准确率）为目标重复一元分析，影响最大的开关为
+# {glue:text}`acc_first`；两种目标下各开关平均 |SHAP| 的 Spearman 秩相关为 {glue:text}`rho_acc:.2f`。
 
 # %% [markdown] tags=["lang-en"]
 # Repeating the univariate analysis with eval/accuracy (top-1 next-byte accuracy) as the target,
@@ -179,8 +191,8 @@ a.pairs.head(10).round(4)
 #
 # {glue:md}`pairs_zh`
 #
-# 上表为笔记中的二元取值扫描：对每对开关的四种取值组合求平均损失，best_loss 为最好组合的平均损失、
-# best_count 为该组合的样本数，并附交互强度，按 best_loss 升序排列（前 10 行；完整表见
+# 上表即笔记中的开关对扫描：对每对开关的四种取值组合分别求平均损失，best_loss 为最好组合的平均损失，
+# best_count 为该组合的运行数，另附交互强度；按 best_loss 升序排列（前 10 行；完整表见
 # `ptlab analyze` 输出的 `pairs.csv`）。
 
 # %% [markdown] tags=["lang-en"]
@@ -214,13 +226,14 @@ plt.close(fig)
 # :name: fig-shap-gallery-zh
 #
 # 全部 45 对开关的依赖图。每个小图的横轴是编号较小的开关的取值（加了抖动），纵轴是它的 SHAP 值，
-# 颜色是另一个开关的取值。两种颜色的点若在纵向分开，说明前一个开关的作用取决于后一个开关，即存在交互作用。
+# 颜色表示另一个开关的取值。若两种颜色的点在纵向上分开，说明前一个开关的作用取决于另一个开关，
+# 即存在交互作用。
 # ```
 #
 # ```{glue:figure} fig_pair_cells
 # :name: fig-shap-pair-cells-zh
 #
-# 交互最强的三对开关：四种取值组合的平均损失（误差线为标准差，n 为样本数）。
+# 交互作用最强的三对开关：四种取值组合的平均损失（误差线为标准差，n 为运行数）。
 # ```
 
 # %% [markdown] tags=["lang-en"]
@@ -255,17 +268,17 @@ a.triples.head(10).round(4)
 # %% [markdown] tags=["lang-zh"]
 # ## 三元分析
 #
-# 对每个三元组，我们在 {glue:text}`n_rows_used` 个抽样实验上把这三个开关依次设为八种取值，
-# 用代理模型预测损失，取三阶差分 Σ(−1)^{3−|bits|} f 的绝对值的平均再除以 8，作为三阶交互强度。
-# 最强的三元组是 {glue:text}`triple_top`，强度 {glue:text}`triple_top_s:.4f`；
-# 120 个三元组强度的中位数为 {glue:text}`triple_median_s:.4f`，而最强的二元交互强度为
+# 对每个三元组，我们在 {glue:text}`n_rows_used` 个抽样运行上把这三个开关依次设为全部八种取值，
+# 用代理模型预测损失，以三阶差分 Σ(−1)^{3−|bits|} f 的绝对值除以 8 后的平均作为三阶交互强度。
+# 最强的三元组是 {glue:text}`triple_top`，强度为 {glue:text}`triple_top_s:.4f`；
+# 120 个三元组强度的中位数为 {glue:text}`triple_median_s:.4f`，而最强的开关对的交互强度为
 # {glue:text}`pair_top_s:.4f`。
 #
 # ```{glue:figure} fig_triples
 # :name: fig-shap-triples-zh
 #
-# 三阶交互最强的三个三元组，以及笔记中的 1/2/3 号开关（untie_attn_weights、use_rms_norm、
-# use_std_residual，按字母序）：八个取值格的平均损失。
+# 三阶交互作用最强的三个三元组，以及笔记中的 1/2/3 号开关（untie_attn_weights、use_rms_norm、
+# use_std_residual，按字母序）：八种取值组合的平均损失。
 # ```
 
 # %% [markdown] tags=["lang-en"]
@@ -299,9 +312,9 @@ cells.round(4)
 # %% [markdown] tags=["lang-zh"]
 # ### “镜像”现象
 #
-# 笔记观察到 1/2/3 号开关的八个格子完全对称：101 与 010 分别最好和最差，100 与 001 次之。
-# 上表并列了实际的格均值与只含主效应的加性模型给出的格均值。加性模型下
-# f(bits) + f(取反的 bits) 对所有格都相等，因此排序必然镜像对称。{glue:md}`mirror_zh`
+# 笔记观察到 1/2/3 号开关的八种取值组合完全对称：101 与 010 分别最好和最差，100 与 001 次之。
+# 上表把各组合的实测平均损失与只含主效应的加性模型的预测并列。在加性模型下，
+# f(bits) + f(取反的 bits) 对所有组合都相等，因此排序必然镜像对称。{glue:md}`mirror_zh`
 
 # %% [markdown] tags=["lang-en"]
 # ### The "mirror"
@@ -317,6 +330,6 @@ cells.round(4)
 # {glue:md}`fit_zh` {glue:md}`top_zh` {glue:md}`pairs_zh`
 
 # %% [markdown] tags=["lang-en"]
-# ## What the data says
+# ## Summary
 #
 # {glue:md}`fit_en` {glue:md}`top_en` {glue:md}`pairs_en`

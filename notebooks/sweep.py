@@ -9,6 +9,7 @@
 #     language: python
 #     name: python3
 #   ptlab:
+#     seconds: {smoke: 25, quick: 1240}  # measured on the 2-core CPU
 #     depends: []
 #     profiles:
 #       smoke: {design: random, n_configs: 24, noise_seeds: 2}
@@ -18,17 +19,22 @@
 # %% [markdown] tags=["lang-zh"]
 # # 开关扫描
 #
-# 课题组原先的研究随机训练了至少 390 种开关组合。本章改用 $2^{10-3}$ 的正规部分析因设计：
-# 128 个运行、分辨度 V，所有主效应与 45 个二阶交互作用彼此正交、互不混杂。
-# 另外对四个参照配置各训练多个种子，用来估计种子噪声的下限。
+# **本章回答的问题：** 十个开关把 PT 逐步变为 Llama，不同开关组合的验证损失相差多少？
+# 这一差异是否远大于仅更换种子带来的波动？
+#
+# 课题组原先的研究随机训练了至少 390 种开关组合（见[研究笔记](notes.md)）。{glue:md}`design_zh`
+# 此外，四个参照组合各用多个种子训练，用来估计种子噪声的下限。
 
 # %% [markdown] tags=["lang-en"]
 # # The switch sweep
 #
-# The lab's original study trained at least 390 random switch configurations. This chapter uses
-# a regular $2^{10-3}$ fractional factorial instead: 128 runs of resolution V, in which all main
-# effects and all 45 two-way interactions are mutually orthogonal (none aliased with another).
-# Four reference configs are also trained with several seeds to measure the seed-noise floor.
+# **The question:** ten switches turn PT into Llama; how far apart are the switch
+# configurations in validation loss, and is that spread well beyond what a new random seed
+# changes?
+#
+# The lab's original study trained at least 390 random switch configurations (see
+# [the research notes](notes.md)). {glue:md}`design_en` Four reference configs are also
+# trained with several seeds to measure the seed-noise floor.
 
 # %% tags=["parameters"]
 profile = "quick"  # smoke | quick | full (ptlab.profiles)
@@ -38,41 +44,55 @@ design = "fractional"  # fractional | random | full
 n_configs = 128  # for the random design
 noise_seeds = 5  # seeds for each of the four anchor configs
 
-# %%
+# %% tags=["remove-cell"]
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 from myst_nb import glue
 
 from ptlab.analysis import seed_noise
-from ptlab.book.glue import beyond_noise, glue_text, glue_value
+from ptlab.analysis.verdicts import design_sentence
+from ptlab.book.glue import beyond_noise, glue_text, glue_value, save_table
 from ptlab.book.plotting import setup_figures
 from ptlab.models import SWITCHES
 from ptlab.sweep import make_design, run_study
+from ptlab.sweep.designs import design_summary
 
 setup_figures()
-df, _ = run_study(study, make_design(design, n=n_configs), profile=profile,
-                  results_dir=results_dir)
+
+# %%
+rows = make_design(design, n=n_configs)
+df, _ = run_study(study, rows, profile=profile, results_dir=results_dir)
 noise_df, _ = run_study(f"{study}-noise", make_design("anchors"), seeds=noise_seeds,
                         profile=profile, results_dir=results_dir)
 ok = df[df["status"] == "ok"]
+cols = [*SWITCHES, "eval/loss", "eval/accuracy", "n_params", "wall_s"]
+save_table(df[["run_id", "status", *cols]], "sweep", "runs")
+ok.sort_values("eval/loss")[cols].head(10).rename(columns=lambda c: c.replace("_", " "))
+
+# %% tags=["remove-cell"]
+summary = design_summary(rows)
+design_zh, design_en = design_sentence(summary)
+glue_text("design_zh", design_zh)
+glue_text("design_en", design_en)
+glue_value("n_design", summary["n_runs"])
 glue_value("n_runs", len(df))
 glue_value("n_ok", len(ok))
 glue_value("n_bad", len(df) - len(ok))
 glue_value("loss_min", ok["eval/loss"].min())
 glue_value("loss_max", ok["eval/loss"].max())
 glue_value("loss_sd", ok["eval/loss"].std())
-cols = [*SWITCHES, "eval/loss", "eval/accuracy", "n_params", "wall_s"]
-ok.sort_values("eval/loss")[cols].head(10).rename(columns=lambda c: c.replace("_", " "))
 
 # %% [markdown] tags=["lang-zh"]
 # 共 {glue:text}`n_runs` 个运行，其中 {glue:text}`n_ok` 个正常结束，{glue:text}`n_bad` 个发散或失败
-# （不计入以下分析）。上表列出验证损失最低的十个配置。
+# （不计入以下分析）。上表列出验证损失最低的十个开关组合；全部运行的结果可下载：
+# {download}`runs.csv <../generated/data/sweep/runs.csv>`。
 
 # %% [markdown] tags=["lang-en"]
 # Of {glue:text}`n_runs` runs, {glue:text}`n_ok` finished normally and {glue:text}`n_bad`
 # diverged or failed (left out below). The table lists the ten configs with the lowest
-# validation loss.
+# validation loss; every run's results can be downloaded as
+# {download}`runs.csv <../generated/data/sweep/runs.csv>`.
 
 # %%
 long = ok.melt(id_vars=["eval/loss"], value_vars=list(SWITCHES), var_name="switch",
@@ -90,11 +110,11 @@ plt.close(fig)
 # ```{glue:figure} fig_dist
 # :name: fig-sweep-dist-zh
 #
-# 左：所有正常运行的验证损失分布。右：每个开关打开（True）与关闭（False）时的损失分布。
+# 左：所有正常结束的运行的验证损失分布。右：各开关打开（True）与关闭（False）时的验证损失分布。
 # ```
 #
-# 验证损失介于 {glue:text}`loss_min:.3f` 与 {glue:text}`loss_max:.3f` 之间，配置间标准差为
-# {glue:text}`loss_sd:.3f`。各开关的效应与交互作用留给后续的分析章节（XGBoost + SHAP 与精确的析因效应）。
+# 验证损失介于 {glue:text}`loss_min:.3f` 与 {glue:text}`loss_max:.3f` 之间，开关组合间的标准差为
+# {glue:text}`loss_sd:.3f`。各开关的效应与交互作用留待后续分析章节（XGBoost + SHAP 与精确的析因效应）讨论。
 
 # %% [markdown] tags=["lang-en"]
 # ```{glue:figure} fig_dist
@@ -125,10 +145,10 @@ noise.round(4)
 # %% [markdown] tags=["lang-zh"]
 # ## 种子噪声
 #
-# 四个参照配置（全关、全开、前五个开关打开、后五个开关打开）的种子间标准差介于
+# 四个参照组合（全关、全开、前五个开关打开、后五个开关打开）的种子间标准差介于
 # {glue:text}`noise_sd_min:.3f` 与 {glue:text}`noise_sd_max:.3f` 之间。全关与全开相差
 # {glue:text}`noise_gap:.3f` nats/byte（正值表示 Llama 更好），是最大种子标准差的
-# {glue:text}`noise_ratio:.1f` 倍；扫描中配置间的标准差是它的 {glue:text}`spread_ratio:.1f` 倍。
+# {glue:text}`noise_ratio:.1f` 倍；扫描中开关组合间的标准差是它的 {glue:text}`spread_ratio:.1f` 倍。
 # {glue:md}`spread_zh`
 
 # %% [markdown] tags=["lang-en"]
@@ -168,12 +188,12 @@ pd.Series(effect, name="median cost on − off").sort_values().round(3)
 # ```{glue:figure} fig_cost
 # :name: fig-sweep-cost-zh
 #
-# 每个运行的训练墙钟时间，以全开（Llama）配置的中位数为 1。按每个开关的开 / 关分组。
+# 每个运行的训练墙钟时间，以全开（Llama）组合的中位数为 1，按各开关的开 / 关分组。
 # ```
 #
-# 各配置的相对成本介于 {glue:text}`cost_min:.2f` 与 {glue:text}`cost_max:.2f` 之间。
+# 相对成本介于 {glue:text}`cost_min:.2f` 与 {glue:text}`cost_max:.2f` 之间。
 # 对成本影响最大的开关是 {glue:text}`cost_switch`：打开后中位成本变化 {glue:text}`cost_switch_delta:+.2f`
-# （负值表示更快）。墙钟时间受机器上其他负载影响（两个进程共用两个核心），个别离群值更可能来自负载而非配置本身。
+# （负值表示更快）。墙钟时间也受机器上其他负载影响，个别离群值更可能来自负载，而非开关组合本身。
 
 # %% [markdown] tags=["lang-en"]
 # ## Training cost
@@ -187,5 +207,27 @@ pd.Series(effect, name="median cost on − off").sort_values().round(3)
 #
 # Relative cost ranges from {glue:text}`cost_min:.2f` to {glue:text}`cost_max:.2f`. The switch
 # that moves cost the most is {glue:text}`cost_switch`: turning it on changes the median cost
-# by {glue:text}`cost_switch_delta:+.2f` (negative: faster). Wall times also reflect other load on the
-# machine (two workers share two cores); single outliers more likely come from load than from the config.
+# by {glue:text}`cost_switch_delta:+.2f` (negative: faster). Wall times also reflect other
+# load on the machine; single outliers more likely come from load than from the config.
+
+# %% [markdown] tags=["lang-zh"]
+# ## 小结
+#
+# - 本次扫描共 {glue:text}`n_runs` 个运行（{glue:text}`n_ok` 个正常结束），验证损失介于
+#   {glue:text}`loss_min:.3f` 与 {glue:text}`loss_max:.3f` 之间，开关组合间的标准差为
+#   {glue:text}`loss_sd:.3f`。
+# - 种子噪声：最大种子标准差为 {glue:text}`noise_sd_max:.3f`，开关组合间的标准差是它的
+#   {glue:text}`spread_ratio:.1f` 倍。{glue:md}`spread_zh`
+# - 全关（PT）与全开（Llama）相差 {glue:text}`noise_gap:.3f` nats/byte。
+# - 开关的效应与交互作用见后面的 SHAP 与方差两章。
+
+# %% [markdown] tags=["lang-en"]
+# ## Summary
+#
+# - The sweep has {glue:text}`n_runs` runs ({glue:text}`n_ok` finished normally); validation
+#   loss ranges from {glue:text}`loss_min:.3f` to {glue:text}`loss_max:.3f`, with a standard
+#   deviation of {glue:text}`loss_sd:.3f` across configs.
+# - Seed noise: the largest seed sd is {glue:text}`noise_sd_max:.3f`, and the spread across
+#   configs is {glue:text}`spread_ratio:.1f` times it. {glue:md}`spread_en`
+# - All off (PT) and all on (Llama) differ by {glue:text}`noise_gap:.3f` nats/byte.
+# - The switches' effects and interactions are the subject of the SHAP and variance chapters.

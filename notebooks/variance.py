@@ -9,27 +9,38 @@
 #     language: python
 #     name: python3
 #   ptlab:
+#     seconds: {smoke: 10, quick: 15}  # measured on the 2-core CPU
 #     depends: [sweep]
 # ---
 
 # %% [markdown] tags=["lang-zh"]
 # # 条件分布、方差与精确效应
 #
-# 研究笔记 001 认为：use_rms_norm 本身并不普遍升高或降低损失，而是增大了损失分布的方差，
-# 因此它打开时其他开关的作用变得嘈杂。本章先复现笔记的条件分布比较（箱线图、小提琴图、
-# 直方图 + KDE、ECDF 与统计量柱状图），再用两种统计方法直接检验“方差”这一说法：
-# 对均值模型残差做 Brown–Forsythe 检验（多重比较用 Holm 校正），以及同时建模均值与对数方差的
-# 位置–尺度模型。最后，由于开关都是二值的，我们用 ±1 编码的最小二乘拟合精确的析因效应，
+# **本章回答的问题：** use_rms_norm 只是让损失分布变宽（方差变大），还是也改变了平均损失？
+# 撇开 SHAP 代理模型的近似，各开关及其交互作用的精确效应有多大、不确定性有多大？
+#
+# 笔记二（见[研究笔记](notes.md)）认为：use_rms_norm 并不普遍升高或降低损失，而是拉宽了损失分布，
+# 因此它打开时其他开关的作用变得嘈杂。本章先复现笔记中的条件分布比较（箱线图、小提琴图、
+# 直方图 + KDE、ECDF 与统计量柱状图），再用两种方法直接检验“方差”这一论断：
+# 对均值模型的残差做 Brown–Forsythe 检验（{ref}`Brown & Forsythe, 1974 <ref-brown-forsythe-1974-zh>`；
+# 多重比较用 Holm 校正），以及同时拟合均值与对数方差的位置–尺度模型。
+# 最后，由于开关都是二值的，我们对 ±1 编码的开关做普通最小二乘，得到精确的析因效应，
 # 误差项取自重复种子，并与 SHAP 的排序对照。开关编号沿用上一章的一元排序。
 
 # %% [markdown] tags=["lang-en"]
 # # Conditioning, variance and exact effects
 #
-# Research note 001 argues that use_rms_norm does not raise or lower the loss across the board
-# but widens its distribution, so the other switches' effects turn noisy when it is on. This
+# **The question:** does use_rms_norm only widen the loss distribution, or does it also move the
+# mean loss? And with the SHAP surrogate's approximation set aside, how large are the exact
+# effects of the switches and their interactions, and how uncertain?
+#
+# Note 2 (see [the research notes](notes.md)) argues that use_rms_norm does not raise or lower
+# the loss across the board but widens its distribution, so the other switches' effects turn
+# noisy when it is on. This
 # chapter first reproduces the note's conditional comparisons (box, violin, histogram + KDE,
 # ECDF and a stats bar), then tests the variance claim directly: a Brown–Forsythe test on the
-# residuals of the mean model (Holm-corrected), and a location–scale model of mean and
+# residuals of the mean model ({ref}`Brown & Forsythe, 1974 <ref-brown-forsythe-1974-en>`;
+# Holm-corrected), and a location–scale model of mean and
 # log-variance together. Finally, since the switches are binary, ordinary least squares on
 # ±1-coded switches gives the exact factorial effects, with the error term from replicate seeds,
 # set beside the SHAP ranking. Switch numbers follow the previous chapter's univariate ranking.
@@ -40,22 +51,24 @@ study = "switches"  # the sweep chapter's study; replicate seeds come from STUDY
 results_dir = "results"
 table = ""  # an external .xlsx / .csv / .parquet table instead of the study
 
-# %%
+# %% tags=["remove-cell"]
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from myst_nb import glue
 
-from ptlab.analysis import load_switch_table, verdicts
 from ptlab.analysis import effects as E
+from ptlab.analysis import load_switch_table, verdicts
 from ptlab.analysis import plots as P
-from ptlab.analysis.pipeline import study_noise
 from ptlab.analysis import surrogate as sur
 from ptlab.analysis import variance as V
+from ptlab.analysis.pipeline import study_noise
 from ptlab.book.glue import glue_text, glue_value
 from ptlab.book.plotting import setup_figures
 
 setup_figures()
+
+# %%
 src = dict(study=None, table=table) if table else dict(study=study, profile=profile)
 t = load_switch_table(**src, results_dir=results_dir, min_rows=24)
 noise = None if table else study_noise(study, results_dir, profile=profile)
@@ -71,8 +84,8 @@ glue_value("s3", s3)
 
 # %% [markdown] tags=["lang-zh"]
 # 本次数据（{glue:text}`n` 个运行）中，1、2、3 号开关依次为 {glue:text}`s1`、{glue:text}`s2`、
-# {glue:text}`s3`。注意编号来自本次数据的排序，未必与笔记相同（笔记中为 untie_attn_weights、
-# use_std_residual、use_rms_norm）；涉及笔记结论时我们直接使用开关名。
+# {glue:text}`s3`。注意编号来自本次数据的排序，未必与笔记相同（笔记中依次为 untie_attn_weights、
+# use_std_residual、use_rms_norm）；检验笔记的论断时，我们直接使用开关名。
 #
 # ## 条件分布比较
 
@@ -122,7 +135,7 @@ pd.concat([V.stats_table(cmp13), V.stats_table(cmp123), V.stats_table(cmp5)]).ro
 # 前五个开关各自打开与关闭时的损失分布。
 # ```
 #
-# 上表为各条件下的统计量：样本数、均值、标准差、最小值、四分位数与最大值。
+# 上表给出各条件下的统计量：运行数、均值、标准差、最小值、四分位数与最大值。
 
 # %% [markdown] tags=["lang-en"]
 # ```{glue:figure} fig_cmp13
@@ -167,11 +180,12 @@ var_table.round(4)
 # ## 方差检验
 #
 # 对每个开关，我们把均值模型（含设计能分辨的全部 {glue:text}`mean_order` 阶及以下交互项）的残差
-# 按开关打开/关闭分组，做 Brown–Forsythe 检验（以中位数为中心的 Levene 检验），再对十个开关做
-# Holm 校正：共有 {glue:text}`n_var_sig` 个开关显著改变残差的离散程度。若均值模型只含主效应，
-# 交互作用会留在残差里，此时显著的开关有 {glue:text}`n_var_sig1` 个——两者之差说明“方差”中
-# 有多少其实是交互作用。位置–尺度模型同时拟合均值与对数方差，表中 sd ratio 为开关打开与关闭时残差
-# 标准差之比及其 95% 置信区间。
+# 按该开关的开/关分组，做 Brown–Forsythe 检验（以中位数为中心的 Levene 检验），再对十个开关做
+# Holm 校正：共有 {glue:text}`n_var_sig` 个开关显著改变了残差的离散程度。若均值模型只含主效应，
+# 交互作用会留在残差中，此时显著的开关有 {glue:text}`n_var_sig1` 个；两者之差说明所谓“方差”
+# 有多少其实是交互作用。位置–尺度模型同时拟合均值与对数方差，表中 sd ratio 为开关打开与关闭时
+# 残差标准差之比，并附 95% 置信区间（两步估计会把该比值向 1 收缩，因此显著性以 Brown–Forsythe
+# 检验为准，位置–尺度模型只用来给出方向）。
 
 # %% [markdown] tags=["lang-en"]
 # ## Variance tests
@@ -230,18 +244,18 @@ q3.round(4)
 # **结论核对。** {glue:md}`rms_zh`
 #
 # **疑点 1：为何 use_rms_norm 关闭时 SHAP 值较小？** SHAP 衡量的是开关相对于平均预测的边际贡献，
-# 而不是损失的绝对值。本次数据中 use_rms_norm 打开时的平均 SHAP 为 {glue:text}`rms_shap_on:+.4f`，
+# 而不是损失本身。本次数据中 use_rms_norm 打开时的平均 SHAP 为 {glue:text}`rms_shap_on:+.4f`，
 # 关闭时为 {glue:text}`rms_shap_off:+.4f`；打开与关闭两组损失的标准差分别为
-# {glue:text}`rms_sd_on:.4f` 与 {glue:text}`rms_sd_off:.4f`。两组 SHAP 的符号只说明哪一侧的平均损失更低，
-# 大小则由两组均值之差与各自所占比例决定，与方差无关。
+# {glue:text}`rms_sd_on:.4f` 与 {glue:text}`rms_sd_off:.4f`。两组 SHAP 的符号只说明哪一侧的平均损失
+# 更低；其大小取决于两组均值之差与两组运行各占的比例，与方差无关。
 #
 # **疑点 2：依赖图中 1 号开关的 SHAP 为何随 use_rms_norm 分簇？** 若 untie_attn_weights 的作用
 # 与 use_rms_norm 无关，两种颜色的点应当重合。use_rms_norm 打开与关闭时，untie_attn_weights 的 SHAP
 # 值标准差分别为 {glue:text}`u_sd_rms_on:.4f` 与 {glue:text}`u_sd_rms_off:.4f`。{glue:md}`pair13_zh`
-# 也就是说，分簇来自交互作用，而交互作用是否超出噪声由上面的置信区间回答。
+# 也就是说，分簇反映的是交互作用，而它是否超出噪声，要看上面给出的置信区间。
 #
-# **疑点 3：前五个开关的作用体现在均值还是方差上？** 上表对每个开关给出主效应（开 − 关）及其 Holm
-# 校正 p 值，以及残差标准差比与 Brown–Forsythe 检验的 Holm 校正 p 值，并据此归类。
+# **疑点 3：前五个开关是通过均值还是通过方差起作用？** 上表对每个开关给出主效应（开 − 关）及其
+# Holm 校正 p 值，以及残差标准差比与 Brown–Forsythe 检验的 Holm 校正 p 值，并据此归类。
 
 # %% [markdown] tags=["lang-en"]
 # ## The note's three questions
@@ -322,6 +336,6 @@ E.significant(eff).head(20).round(4)
 # {glue:md}`rms_zh` {glue:md}`eff_zh`
 
 # %% [markdown] tags=["lang-en"]
-# ## What the data says
+# ## Summary
 #
 # {glue:md}`rms_en` {glue:md}`eff_en`

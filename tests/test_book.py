@@ -100,14 +100,33 @@ def test_run_records_parameters_and_staleness(tmp_path):
     assert chapter_state(book, book.chapter("models"), params) == ("stale", "source changed")
 
 
-def test_smoke_build_from_clean_with_warnings_as_errors(tmp_path):
-    root = copy_book(tmp_path)
-    env = {**__import__("os").environ, "PTLAB_PROFILE": "smoke"}
-    exe = str(Path(sys.executable).parent / "jupyter-book")
-    jb = [exe, "build", "book", "-W", "--keep-going"]
-    first = subprocess.run(jb, cwd=root, capture_output=True, text=True, env=env)
+VENV_BIN = Path(sys.executable).parent
+CHAPTERS = ("models", "sweep", "shap", "variance", "attribution")
+
+
+def user_env(**extra) -> dict:
+    """A new user's shell: no virtual environment active, no venv on PATH."""
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(Path.home()), "LANG": "C.UTF-8"}
+    return {**env, **extra}
+
+
+@pytest.fixture(scope="module")
+def smoke_site(tmp_path_factory):
+    """The book built from clean in the smoke profile exactly as `make book` runs it: the venv's
+    `ptlab book` with a PATH that does not hold the venv (plus -W: warnings are errors)."""
+    root = copy_book(tmp_path_factory.mktemp("book"))
+    cmd = [str(VENV_BIN / "ptlab"), "book", "-W"]
+    first = subprocess.run(
+        cmd, cwd=root, capture_output=True, text=True, env=user_env(PTLAB_PROFILE="smoke")
+    )
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-    assert first.stdout.count("executing chapter") == 5
+    return root, first, cmd
+
+
+def test_smoke_build_from_clean_the_way_make_book_runs_it(smoke_site):
+    root, first, cmd = smoke_site
+    assert first.stdout.count("executing chapter") == len(CHAPTERS)
+    assert "chapter(s) to execute" in first.stdout  # the plan is printed before any work
     html = root / "_build" / "html"
     for lang in ("zh", "en"):
         page = (html / lang / "sweep.html").read_text()
@@ -116,7 +135,11 @@ def test_smoke_build_from_clean_with_warnings_as_errors(tmp_path):
         for name in ("shap", "variance", "attribution"):  # figures, no raw numpy reprs
             page = (html / lang / f"{name}.html").read_text()
             assert "np.float64" not in page and page.count("<img") >= 2
-    again = subprocess.run(jb, cwd=root, capture_output=True, text=True, env=env)
+    assert (html / "_static" / "mathjax" / "tex-chtml.js").exists()  # math with no network
+    assert list((html / "_downloads").rglob("runs.csv"))  # the sweep's table is downloadable
+    again = subprocess.run(
+        cmd, cwd=root, capture_output=True, text=True, env=user_env(PTLAB_PROFILE="smoke")
+    )
     assert again.returncode == 0 and "executing chapter" not in again.stdout
     # offline internal link check; linkchecker drops root privileges to `nobody`, so it reads
     # a world-readable copy (pytest's tmp root is private)
@@ -126,7 +149,7 @@ def test_smoke_build_from_clean_with_warnings_as_errors(tmp_path):
     try:
         shutil.copytree(html, public / "html")
         subprocess.run(["chmod", "-R", "a+rX", str(public)], check=True)
-        exe = str(Path(sys.executable).parent / "linkchecker")
+        exe = str(VENV_BIN / "linkchecker")
         args = ["--no-status", "--no-warnings", "--ignore-url=^https?://"]
         lc = subprocess.run(
             [exe, *args, str(public / "html" / "index.html")], capture_output=True, text=True
@@ -136,6 +159,72 @@ def test_smoke_build_from_clean_with_warnings_as_errors(tmp_path):
         shutil.rmtree(public)
 
 
+def test_missing_jupyter_book_is_one_line_before_any_work(tmp_path, monkeypatch):
+    from ptlab.book import ChapterError, runner
+
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
+    with pytest.raises(ChapterError, match="jupyter-book is not installed"):
+        runner.jupyter_book_command("build", "book")
+
+
+def test_build_plan_lists_downstream_chapters_with_estimates(tmp_path):
+    from ptlab.book.runner import Book, build_plan, describe_plan
+
+    book = Book(copy_book(tmp_path))
+    plan = build_plan(book, "quick")
+    assert [c.name for c, _ in plan] == [*CHAPTERS]  # nothing executed yet: all of them
+    line = describe_plan(book, plan)
+    assert line.startswith("ptlab: 5 chapter(s) to execute: models (quick, ~") and "min" in line
+
+
+def test_pages_drop_parameters_and_stderr_and_fold_code():
+    import nbformat
+
+    from ptlab.book.split import language_notebook
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# T"),
+        nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("x = 2", metadata={"tags": ["injected-parameters"]}),
+        nbformat.v4.new_code_cell("import os", metadata={"tags": ["remove-cell"]}),
+        nbformat.v4.new_code_cell(
+            "f()",
+            outputs=[
+                nbformat.v4.new_output("stream", name="stderr", text="50%|#####| 1/2"),
+                nbformat.v4.new_output("stream", name="stdout", text="hello"),
+            ],
+        ),
+    ]
+    rec = {"params": {"profile": "smoke", "x": 2}, "profile": "smoke"}
+    out = language_notebook(nb, "en", "t", rec)
+    code = [c for c in out.cells if c.cell_type == "code"]
+    assert [c.source for c in code] == ["import os", "f()"]
+    assert code[0].metadata.tags == ["remove-cell"]
+    assert code[1].metadata.tags == ["hide-input"]
+    assert [o.name for o in code[1].outputs] == ["stdout"]
+    assert "`x=2`" in out.cells[1].source  # the parameters, once, in the header box
+
+
+def test_progress_bars_go_to_the_runner_file_not_the_page(tmp_path, monkeypatch):
+    from ptlab.progress import ENV, ConsoleProgress, progress_bar
+
+    seen = []
+    with ConsoleProgress(tmp_path / "p.log", "ch", 60.0, log=seen.append, every=0.0) as cp:
+        assert Path(__import__("os").environ[ENV]) == cp.path
+        bar = progress_bar(total=3, desc="runs", mininterval=0)
+        for _ in range(3):
+            bar.update(1)
+        bar.close()
+        lines = cp.path.read_text().splitlines()
+        import time
+
+        time.sleep(1.5)
+    assert ENV not in __import__("os").environ
+    assert lines and lines[-1].startswith("runs: 100%") and "3/3" in lines[-1]
+    assert any("[ch " in m and "of ~60 s" in m and "3/3" in m for m in seen), seen
+
+
 CHROMIUM = Path("/usr/bin/chromium")
 
 
@@ -143,26 +232,14 @@ CHROMIUM = Path("/usr/bin/chromium")
     not CHROMIUM.exists() and not __import__("os").environ.get("CI"),
     reason="Debian chromium not installed (.ci/run installs it)",
 )
-def test_site_in_a_real_browser(tmp_path):
-    """One chapter per language: the page loads, images decode, glued numbers are present,
-    and the language link lands on the twin page."""
-    import functools
-    import http.server
-    import threading
-
+def test_site_in_a_real_browser_from_disk_with_no_network(smoke_site):
+    """Every chapter page in both languages, opened from disk with every non-file request
+    aborted: images decode, math is typeset, captions speak the page's language, no code,
+    progress bars or stderr are visible; glued numbers are present; twin links land."""
     from playwright.sync_api import sync_playwright
 
-    root = copy_book(tmp_path)
-    env = {**__import__("os").environ, "PTLAB_PROFILE": "smoke"}
-    exe = str(Path(sys.executable).parent / "jupyter-book")
-    r = subprocess.run([exe, "build", "book"], cwd=root, capture_output=True, text=True, env=env)
-    assert r.returncode == 0, r.stderr[-2000:]
-    handler = functools.partial(
-        http.server.SimpleHTTPRequestHandler, directory=str(root / "_build" / "html")
-    )
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
+    root, _, _ = smoke_site
+    html = root / "_build" / "html"
     args = [
         "--no-sandbox",
         "--disable-gpu",
@@ -171,21 +248,62 @@ def test_site_in_a_real_browser(tmp_path):
         "--disable-sync",
         "--no-first-run",
     ]
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=args)
-            page = browser.new_page()
-            for lang, twin, glued in (("zh", "en", "个运行"), ("en", "zh", "runs")):
-                resp = page.goto(f"{base}/{lang}/sweep.html")
+    blocked = []
+
+    def offline(route):
+        if route.request.url.startswith("file://"):
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=args)
+        page = browser.new_page()
+        page.route("**/*", offline)
+        for lang, other, twin in (("zh", "Figure", "en"), ("en", "图", "zh")):
+            for ch in CHAPTERS:
+                resp = page.goto((html / lang / f"{ch}.html").as_uri())
                 assert resp is not None and resp.ok
+                page.wait_for_load_state("load")
                 widths = page.eval_on_selector_all("img", "els => els.map(e => e.naturalWidth)")
-                assert widths and all(w > 0 for w in widths), widths
-                pasted = page.locator(".pasted-text").all_inner_texts()
-                assert len(pasted) >= 5 and any(t.strip().isdigit() for t in pasted)
-                assert glued in page.inner_text("main")
-                page.click(f'a[href="../{twin}/sweep.html"]')
-                page.wait_for_load_state()
-                assert page.url.endswith(f"/{twin}/sweep.html")
-            browser.close()
-    finally:
-        server.shutdown()
+                assert widths and all(w > 0 for w in widths), (lang, ch, widths)
+                captions = page.locator(".caption-number").all_inner_texts()
+                assert captions and not any(other in c for c in captions), (lang, ch, captions)
+                body = page.inner_text("main")
+                for junk in ("glue_value(", "import ", "it/s]", "%|", "Warning", "Traceback"):
+                    assert junk not in body, (lang, ch, junk)
+                assert page.locator("div.cell_input:visible").count() == 0, (lang, ch)
+                assert page.locator("div.output.stderr").count() == 0, (lang, ch)
+            page.goto((html / lang / "models.html").as_uri())
+            page.wait_for_function("document.querySelectorAll('mjx-container').length > 3")
+            assert "\\(" not in page.inner_text("main")  # no raw TeX left
+            page.goto((html / lang / "sweep.html").as_uri())
+            pasted = page.locator(".pasted-text").all_inner_texts()
+            assert len(pasted) >= 5 and any(t.strip().isdigit() for t in pasted)
+            page.click(f'a[href="../{twin}/sweep.html"]')
+            page.wait_for_load_state()
+            assert page.url.endswith(f"/{twin}/sweep.html")
+        browser.close()
+    assert not [u for u in blocked if "mathjax" in u.lower()], blocked
+
+
+def test_section_heading_goes_above_the_outputs_it_discusses():
+    import nbformat
+
+    from ptlab.book.split import language_notebook
+
+    md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        md("# T"),
+        md("Intro:"),
+        code("table1"),
+        md("## A\n\ntext A"),
+        code("t2"),
+        md("## B\n\ntext B"),
+    ]
+    rec = {"params": {"profile": "smoke"}, "profile": "smoke"}
+    out = [c.source for c in language_notebook(nb, "en", "t", rec).cells[2:]]
+    # "Intro:" introduces table1, so A's heading stays after it; B's heading moves above t2
+    assert out == ["Intro:", "table1", "## A", "text A", "## B", "t2", "text B"]

@@ -47,3 +47,17 @@ def test_make_design_errors():
         designs.make_design("random")
     with pytest.raises(ConfigError, match="p in 1..4"):
         designs.make_design("fractional", p=7)
+
+
+def test_design_summary_is_computed_from_the_rows():
+    from ptlab.analysis.verdicts import design_sentence
+    from ptlab.sweep.designs import design_summary, fractional_design, random_design
+
+    frac = design_summary(fractional_design(3))
+    assert frac == {"n_runs": 128, "resolution": 5, "regular": True, "p": 3, "orthogonal_2fi": True}
+    assert "分辨度 V" in design_sentence(frac)[0] and "resolution V" in design_sentence(frac)[1]
+    res4 = design_summary(fractional_design(4))
+    assert res4["resolution"] == 4 and not res4["orthogonal_2fi"]
+    rnd = design_summary(random_design(24))
+    assert not rnd["regular"] and rnd["resolution"] is None
+    assert "randomly drawn" in design_sentence(rnd)[1]

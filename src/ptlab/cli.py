@@ -379,25 +379,30 @@ def status(profile) -> None:
 @cli.command()
 @click.option("--profile", default=None, help="Build every chapter in this profile.")
 @click.option("--all", "rebuild_all", is_flag=True, help="Pass --all to jupyter-book.")
-def book(profile, rebuild_all) -> None:
+@click.option(
+    "-W", "strict", is_flag=True, help="Warnings are errors (jupyter-book -W --keep-going)."
+)
+def book(profile, rebuild_all, strict) -> None:
     """Execute stale chapters, then `jupyter-book build book` (HTML in _build/html)."""
     import os
     import subprocess
 
     from ptlab.book.chapters import ChapterError
-    from ptlab.book.runner import PROFILE_ENV, Book, ensure_book
+    from ptlab.book.runner import PROFILE_ENV, Book, ensure_book, jupyter_book_command
 
     try:
         if profile is not None:
             check_profile(profile)
         b = Book.find()
+        # resolved first: a missing jupyter-book fails here, before any chapter runs
+        flags = (["--all"] if rebuild_all else []) + (["-W", "--keep-going"] if strict else [])
+        cmd = jupyter_book_command("build", "book", *flags)
         ensure_book(b, profile)
     except (ChapterError, ConfigError) as e:
         raise InputError(str(e)) from None
     env = dict(os.environ)
     if profile:
         env[PROFILE_ENV] = profile
-    cmd = ["jupyter-book", "build", "book"] + (["--all"] if rebuild_all else [])
     sys.exit(subprocess.call(cmd, cwd=b.root, env=env))
 
 

@@ -214,9 +214,9 @@ def train(
     train_time, t0 = 0.0, time.perf_counter()
     bar = None
     if progress:
-        from tqdm.auto import tqdm
+        from ptlab.progress import progress_bar
 
-        bar = tqdm(total=train_cfg.steps, desc="train", leave=False)
+        bar = progress_bar(total=train_cfg.steps, desc="train", leave=False)
     step = 0
     for step in range(train_cfg.steps):
         ts = time.perf_counter()

@@ -137,3 +137,43 @@ def effects_summary(effects: pd.DataFrame, rho: float) -> tuple[str, str]:
         f"the seed sd of a single run. The Spearman correlation between main-effect sizes "
         f"and the SHAP ranking is {rho:.2f}.",
     )
+
+
+def design_sentence(summary: dict) -> tuple[str, str]:
+    """What the sweep's design is, from ``ptlab.sweep.designs.design_summary`` of the rows run."""
+    n = summary["n_runs"]
+    if summary["regular"] and summary["p"]:
+        res = summary["resolution"]
+        roman = {3: "III", 4: "IV", 5: "V", 6: "VI", 7: "VII"}.get(res, str(res))
+        p = summary["p"]
+        clean = summary["orthogonal_2fi"]
+        return (
+            f"本章采用 $2^{{10-{p}}}$ 的正规部分析因设计：{n} 个运行，分辨度 {roman}；"
+            + (
+                "所有主效应与 45 个二元交互作用彼此正交、互不混杂。"
+                if clean
+                else "二元交互作用之间存在混杂，只有主效应可以干净地估计。"
+            ),
+            f"This chapter runs a regular $2^{{10-{p}}}$ fractional factorial: {n} runs of "
+            f"resolution {roman}, "
+            + (
+                "in which all main effects and all 45 two-way interactions are mutually "
+                "orthogonal (none aliased with another)."
+                if clean
+                else "in which some two-way interactions are aliased with each other; only "
+                "the main effects are estimated cleanly."
+            ),
+        )
+    if summary["regular"]:
+        return (
+            f"本章训练全部 {n} 个开关组合（完全析因设计），所有效应都可以干净地估计。",
+            f"This chapter trains all {n} switch configurations (the full factorial), so every "
+            "effect is estimated cleanly.",
+        )
+    return (
+        f"本章随机抽取 {n} 个开关组合（非正规设计：主效应与交互作用之间并不严格正交，"
+        "分析章节中的效应估计会相互影响）。",
+        f"This chapter trains {n} randomly drawn switch configurations (not a regular design: "
+        "main effects and interactions are not exactly orthogonal, so the analysis chapters' "
+        "estimates lean on each other).",
+    )

@@ -100,10 +100,10 @@ def train_family(
             m.load_state_dict(state[o])
             m.eval()
         return models
-    from tqdm.auto import tqdm
+    from ptlab.progress import progress_bar
 
     total = spec.ar_steps + spec.llada_steps + spec.dream_steps
-    bar = tqdm(total=total, desc="train AR/LLaDA/Dream", disable=not progress)
+    bar = progress_bar(total=total, desc="train AR/LLaDA/Dream", disable=not progress)
     torch.manual_seed(seed)
     models["ar"] = build_model(spec.model_config("ar"))
     fit(models["ar"], "ar", spec.ar_steps, spec, seed, bar)

@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import torch
 from scipy import stats
-from tqdm.auto import tqdm
 
 from ptlab.attribution import pruning as pr
 from ptlab.attribution import scores as sc
 from ptlab.attribution.family import FamilySpec, eval_set
 from ptlab.attribution.losses import loss_at
+from ptlab.progress import progress_bar
 
 BASELINES = (0.0, 0.3, 0.5, 0.9)
 
@@ -240,7 +240,7 @@ def analyse_model(model, objective: str, spec: FamilySpec, s: StudySettings) -> 
 def run(models: dict, spec: FamilySpec, s: StudySettings, progress: bool = True) -> dict:
     """analyse_model for every objective; tables concatenated across models."""
     res = {}
-    for o in tqdm(list(models), desc="attribution", disable=not progress):
+    for o in progress_bar(list(models), desc="attribution", disable=not progress):
         res[o] = analyse_model(models[o], o, spec, s)
     tables = {}
     for key in ("stats", "correlations", "baselines", "sign", "curves", "verification"):

@@ -1,9 +1,11 @@
 """Chapter sources: jupytext percent ``.py`` files in ``notebooks/``.
 
 A chapter declares, in its jupytext YAML header under ``ptlab``: ``depends`` (chapters whose
-results it reads) and ``profiles`` (parameter overrides for ``smoke`` and ``full``; ``quick`` is
-the parameters cell itself). Its ``parameters`` cell holds literal assignments: their names and
-the types of their defaults are what ``ptlab run -p key=value`` accepts.
+results it reads), ``profiles`` (parameter overrides for ``smoke`` and ``full``; ``quick`` is
+the parameters cell itself) and ``seconds`` (its execution time per profile as measured on the
+2-core CPU of the README, for the build plan's estimate). Its ``parameters`` cell holds literal
+assignments: their names and the types of their defaults are what ``ptlab run -p key=value``
+accepts.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class Chapter:
     defaults: dict[str, Any]
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     depends: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # measured time per profile
 
     @property
     def source_sha(self) -> str:
@@ -122,7 +125,13 @@ def read_chapter(path: Path) -> Chapter:
     defaults = _literal_assignments(cells[0].source, str(path))
     defaults.pop("profile", None)  # a default for standalone runs; the runner injects it
     meta = nb.metadata.get("ptlab", {})
-    ch = Chapter(path.stem, path, defaults, depends=list(meta.get("depends", [])))
+    ch = Chapter(
+        path.stem,
+        path,
+        defaults,
+        depends=list(meta.get("depends", [])),
+        seconds={k: float(v) for k, v in (meta.get("seconds") or {}).items()},
+    )
     for prof, over in (meta.get("profiles") or {}).items():
         if prof not in PROFILES:
             raise ChapterError(f"{path}: unknown profile {prof!r} in header")

@@ -3,6 +3,8 @@ and generated sentences, so no number or conclusion in the prose is typed by han
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 
@@ -16,11 +18,14 @@ def glue_value(name: str, value: Any) -> None:
 
 
 def glue_text(name: str, text: str) -> None:
-    """Glue a generated sentence for ``{glue:md}`name```."""
+    """Glue a generated sentence for ``{glue:md}`name``` on its own page, and a plain-text copy
+    ``<name>_plain`` for other pages (``{glue:text}`zh/ch.ipynb::<name>_plain:s```): myst-nb
+    resolves ``{glue:md}`` only within the page that glued it."""
     from IPython.display import Markdown
     from myst_nb import glue
 
     glue(name, Markdown(text), display=False)
+    glue(f"{name}_plain", re.sub(r"[*`]", "", text), display=False)
 
 
 def beyond_noise(gap: float, sd: float) -> tuple[str, str]:
@@ -34,3 +39,17 @@ def beyond_noise(gap: float, sd: float) -> tuple[str, str]:
             "The difference exceeds seed noise but by less than 3 sd; more seeds would tell.",
         )
     return ("这一差异在种子噪声范围之内。", "The difference is within seed noise.")
+
+
+def save_table(df, chapter: str, name: str) -> Path:
+    """Write a results table as ``book/generated/data/<chapter>/<name>.csv`` so its page can
+    offer it for download (``{download}`name.csv <../generated/data/<chapter>/<name>.csv>```);
+    the site archive carries it. Returns the path."""
+    from ptlab.book.runner import Book
+
+    path = Book.find().generated / "data" / chapter / f"{name}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    df.to_csv(tmp, index=False)
+    tmp.replace(path)
+    return path

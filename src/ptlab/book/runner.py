@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ from ptlab.book.chapters import (
 )
 from ptlab.book.split import split_chapter
 from ptlab.profiles import DEFAULT_PROFILE, PROFILES
+from ptlab.progress import ConsoleProgress, fmt_duration
 
 PROFILE_ENV = "PTLAB_PROFILE"
 
@@ -150,8 +152,34 @@ def chapter_state(book: Book, ch: Chapter, params: dict[str, Any]) -> tuple[str,
     )
 
 
+def console_log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def jupyter_book_command(*args: str) -> list[str]:
+    """``jupyter-book ARGS`` run by this interpreter: the build works from ``.venv/bin/ptlab``
+    with no virtual environment on PATH (a bare ``jupyter-book`` would not be found there)."""
+    import importlib.util
+
+    if importlib.util.find_spec("jupyter_book") is None:
+        raise ChapterError(
+            f"jupyter-book is not installed for {sys.executable}; "
+            "install the book extra: pip install -e '.[book]' (or run `make book`)"
+        )
+    return [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", *args]
+
+
+def expected_seconds(book: Book, ch: Chapter, profile: str) -> float | None:
+    """How long executing ``ch`` should take: its last run in this profile, else the time
+    measured on the README's machine (chapter header), else unknown."""
+    rec = book.record(ch.name)
+    if rec and rec.get("profile") == profile and rec.get("exec_seconds"):
+        return float(rec["exec_seconds"])
+    return ch.seconds.get(profile)
+
+
 def run_chapter(
-    book: Book, ch: Chapter, params: dict[str, Any], progress: bool = True
+    book: Book, ch: Chapter, params: dict[str, Any], progress: bool = True, log=None
 ) -> dict[str, Any]:
     """Execute the chapter under papermill, then commit its outputs: the executed notebook
     (atomic replace), its record, and the language pages. On failure the previous outputs stay
@@ -161,6 +189,7 @@ def run_chapter(
     import nbformat
     import papermill as pm
 
+    log = log or console_log
     from ptlab.provenance import git_commit
 
     book.generated.mkdir(parents=True, exist_ok=True)
@@ -176,16 +205,23 @@ def run_chapter(
     upstream = {d: (book.record(d) or {}).get("inputs", "missing") for d in ch.depends}
     tmp = book.generated / f".{ch.name}.running.ipynb"
     t0 = time.time()
+    console = ConsoleProgress(
+        book.generated / f".{ch.name}.progress",
+        ch.name,
+        expected_seconds(book, ch, params["profile"]),
+        log=log if progress else (lambda msg: None),
+    )
     try:
-        pm.execute_notebook(
-            nb,
-            str(tmp),
-            parameters=params,
-            kernel_name="python3",
-            language="python",
-            cwd=str(book.root),
-            progress_bar=progress,
-        )
+        with console:  # the chapter's progress bars go to the console, not into its pages
+            pm.execute_notebook(
+                nb,
+                str(tmp),
+                parameters=params,
+                kernel_name="python3",
+                language="python",
+                cwd=str(book.root),
+                progress_bar=False,
+            )
     except pm.PapermillExecutionError as e:
         failed = book.generated / f"{ch.name}.failed.ipynb"
         os.replace(tmp, failed)
@@ -226,17 +262,22 @@ def save_params(book: Book, ch: Chapter, profile: str, overrides: dict[str, Any]
 
 
 def ensure_book(
-    book: Book, profile: str | None = None, progress: bool = True, log=print
+    book: Book, profile: str | None = None, progress: bool = True, log=None
 ) -> list[str]:
     """Execute the missing or stale chapters in dependency order and (re)write language pages
     that are missing; returns the names of the chapters executed."""
+    log = log or console_log
+    plan = build_plan(book, profile)
+    if plan:
+        log(describe_plan(book, plan))
     ran = []
     for ch in book.ordered():
         params = params_in_force(book, ch, profile)
         state, reason = chapter_state(book, ch, params)
         if state != "fresh":
             log(f"ptlab: executing chapter {ch.name} ({params['profile']}; {reason})")
-            run_chapter(book, ch, params, progress)
+            rec = run_chapter(book, ch, params, progress, log)
+            log(f"ptlab: chapter {ch.name} done in {fmt_duration(rec['exec_seconds'])}")
             ran.append(ch.name)
         elif any(not (book.book_dir / lang / f"{ch.name}.ipynb").exists() for lang in LANGS):
             import nbformat
@@ -244,3 +285,34 @@ def ensure_book(
             nb = nbformat.read(book.generated / f"{ch.name}.ipynb", as_version=4)
             split_chapter(nb, ch.name, book.record(ch.name), book.book_dir)
     return ran
+
+
+def build_plan(book: Book, profile: str | None = None) -> list[tuple[Chapter, dict[str, Any]]]:
+    """The chapters a build will execute, in order: the missing or stale ones and every chapter
+    downstream of them."""
+    plan: list[tuple[Chapter, dict[str, Any]]] = []
+    for ch in book.ordered():
+        params = params_in_force(book, ch, profile)
+        upstream_runs = any(d in {c.name for c, _ in plan} for d in ch.depends)
+        if upstream_runs or chapter_state(book, ch, params)[0] != "fresh":
+            plan.append((ch, params))
+    return plan
+
+
+def describe_plan(book: Book, plan: list[tuple[Chapter, dict[str, Any]]]) -> str:
+    """One line for the console before a build starts: what will execute and how long it took
+    before (or on the README's 2-core machine)."""
+    parts, total, unknown = [], 0.0, False
+    for ch, params in plan:
+        t = expected_seconds(book, ch, params["profile"])
+        parts.append(f"{ch.name} ({params['profile']}, ~{fmt_duration(t)})" if t else ch.name)
+        total += t or 0.0
+        unknown |= t is None
+    if total == 0:
+        estimate = "no time estimate yet"
+    else:
+        estimate = f"about {fmt_duration(total)}" + (" plus untimed chapters" if unknown else "")
+    return (
+        f"ptlab: {len(plan)} chapter(s) to execute: {', '.join(parts)}; {estimate} "
+        "(times from the last run here, or measured on a 2-core CPU)"
+    )

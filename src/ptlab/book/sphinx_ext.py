@@ -1,22 +1,63 @@
-"""Sphinx hook: plain ``jupyter-book build book`` first executes missing or stale chapters.
+"""Sphinx hook for the book.
 
-Listed in _config.yml under ``sphinx.extra_extensions``. It runs at ``config-inited`` before
-sphinx-external-toc reads the TOC, so the per-language pages exist when Sphinx looks for them.
-Set PTLAB_PROFILE to build in one profile (``ptlab book --profile smoke`` does).
+Listed in _config.yml under ``sphinx.extra_extensions``:
+
+* At ``config-inited`` (before sphinx-external-toc reads the TOC) plain
+  ``jupyter-book build book`` executes the missing or stale chapters, so the per-language pages
+  exist when Sphinx looks for them. Set PTLAB_PROFILE to build in one profile
+  (``ptlab book --profile smoke`` does).
+* One Sphinx build holds both languages, but ``numfig_format`` is a single setting; a
+  post-transform sets it per page before references are resolved and the page is written, so
+  English pages say "Figure 3.2" and Chinese pages "图 3.2", numbered within each chapter.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from sphinx.transforms.post_transforms import SphinxPostTransform
+
+NUMFIG = {
+    "zh": {"figure": "图 %s", "table": "表 %s", "code-block": "代码 %s", "section": "%s 节"},
+    "en": {
+        "figure": "Figure %s",
+        "table": "Table %s",
+        "code-block": "Listing %s",
+        "section": "Section %s",
+    },
+}
+
+
+def page_language(docname: str) -> str:
+    """``zh`` or ``en`` from the page's folder; other pages (the landing page) count as zh."""
+    first = docname.split("/", 1)[0]
+    return first if first in NUMFIG else "zh"
+
+
+class PageNumfig(SphinxPostTransform):
+    """Figure and table captions in the page's language, numbered within the chapter (runs
+    before ReferencesResolver and before the page is written)."""
+
+    default_priority = 1
+
+    def run(self, **kwargs) -> None:
+        self.config.numfig_format = dict(NUMFIG[page_language(self.env.docname)])
+        # Sphinx counts figures per chapter number, so zh chapter 2 and en chapter 2 share one
+        # counter (en would start at 2.3); restart the count in every page, keeping the order.
+        for numbers in self.env.toc_fignumbers.get(self.env.docname, {}).values():
+            for i, key in enumerate(sorted(numbers, key=numbers.get), 1):
+                numbers[key] = (*numbers[key][:-1], i)
+
 
 def _ensure(app, config) -> None:
     from ptlab.book.runner import Book, ensure_book
 
     book = Book.find(Path(app.srcdir))
-    ensure_book(book, log=lambda msg: print(msg, flush=True))
+    ensure_book(book)
 
 
 def setup(app):
     app.connect("config-inited", _ensure, priority=100)
-    return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}
+    app.add_post_transform(PageNumfig)
+    # pages are resolved and written one after the other with the numfig format of each
+    return {"parallel_read_safe": True, "parallel_write_safe": False, "version": "2"}

@@ -4,6 +4,13 @@ Markdown cells tagged ``lang-zh`` or ``lang-en`` go to that language only; untag
 and every code cell (with its outputs, glue included) go to both, so both pages carry the same
 figures and numbers. After the first markdown cell (the title) each page gets a link to its twin
 and a box with the profile, parameters, commit and execution time.
+
+The pages are for readers: the twin link and box follow the title; a section heading is placed
+above the code cells whose outputs (tables) it discusses; the ``parameters`` cell and
+papermill's injected one are dropped (the box shows the parameters in force, once); stderr
+(warnings, stray progress) is dropped; a code cell the source does not tag otherwise is folded
+(``hide-input``), so a page reads text, figure, conclusion with the code one click away.
+Plumbing cells (imports, glue) carry ``remove-cell`` in the source.
 """
 
 from __future__ import annotations
@@ -60,6 +67,46 @@ def header_cell(lang: str, chapter: str, record: dict[str, Any]) -> dict:
     return nbformat.v4.new_markdown_cell(src, metadata={"tags": ["ptlab-header"]})
 
 
+DROPPED_TAGS = {"parameters", "injected-parameters"}
+DISPLAY_TAGS = {"remove-cell", "remove-input", "remove-output", "hide-cell", "hide-input"}
+
+
+def reader_cell(cell):
+    """A copy of a code cell as a reader sees it: no stderr output, input folded by default."""
+    cell = copy.deepcopy(cell)
+    cell.outputs = [
+        o for o in cell.get("outputs", []) if not (o.output_type == "stream" and o.name == "stderr")
+    ]
+    tags = cell.metadata.setdefault("tags", [])
+    if not DISPLAY_TAGS & set(tags):
+        tags.append("hide-input")
+    return cell
+
+
+def split_heading(source: str) -> tuple[str, str]:
+    """(the leading Markdown heading line, the rest) of a cell; ("", source) if none."""
+    first, _, rest = source.lstrip("\n").partition("\n")
+    if first.startswith("#"):
+        return first, rest.strip("\n")
+    return "", source
+
+
+def _section_start(cells: list) -> int:
+    """Where a new section's heading goes: after the last markdown cell, so the code cells since
+    then (whose outputs the section discusses) follow it; unless that markdown cell ends with a
+    colon, i.e. introduces those outputs itself."""
+    last_md = max((i for i, c in enumerate(cells) if c.cell_type == "markdown"), default=-1)
+    if last_md >= 0 and cells[last_md].source.rstrip().endswith((":", "：")):
+        return len(cells)
+    return last_md + 1
+
+
+def _markdown(text: str):
+    import nbformat
+
+    return nbformat.v4.new_markdown_cell(text)
+
+
 def language_notebook(nb, lang: str, chapter: str, record: dict[str, Any]):
     """A copy of ``nb`` holding the cells of one language plus the header cell."""
     out = copy.deepcopy(nb)
@@ -69,9 +116,18 @@ def language_notebook(nb, lang: str, chapter: str, record: dict[str, Any]):
         langs = [t[5:] for t in tags if t.startswith("lang-")]
         if cell.cell_type == "markdown" and langs and lang not in langs:
             continue
-        cells.append(copy.deepcopy(cell))
-    first_md = next((i for i, c in enumerate(cells) if c.cell_type == "markdown"), -1)
-    cells.insert(first_md + 1, header_cell(lang, chapter, record))
+        if DROPPED_TAGS & set(tags):
+            continue
+        if cell.cell_type == "code":
+            cells.append(reader_cell(cell))
+        else:
+            heading, rest = split_heading(cell.source)
+            if heading and cells:  # a section's heading goes above the outputs it discusses
+                cells.insert(_section_start(cells), _markdown(heading))
+                heading = ""
+            cells.extend(_markdown(t) for t in (heading, rest) if t)
+    title = next((i for i, c in enumerate(cells) if c.cell_type == "markdown"), -1)
+    cells.insert(title + 1, header_cell(lang, chapter, record))
     out.cells = cells
     out.metadata["language"] = lang
     return out

@@ -128,3 +128,38 @@ def pin(design: list[dict[str, bool]], fixed: dict[str, bool]) -> list[dict[str,
             seen.add(key)
             out.append(row)
     return out
+
+
+def design_summary(design: list[dict[str, bool]]) -> dict:
+    """What a design is, computed from its rows (for the prose, never typed by hand):
+    ``n_runs``; ``resolution``, the length of the shortest word of the defining relation (a
+    product of ±1 switch columns constant over all runs; None when there is none, as in a full
+    or a random design); ``regular``, whether the runs are a regular fraction 2^(10-p) (then
+    ``p``); and ``orthogonal_2fi``, whether all main effects and two-way interactions are
+    mutually orthogonal."""
+    X = 1 - 2 * np.array([[row[s] for s in SWITCHES] for row in design], dtype=int)
+    n = len(X)
+    res = next(
+        (
+            k
+            for k in range(1, K + 1)
+            for word in itertools.combinations(range(K), k)
+            if abs(X[:, word].prod(axis=1).sum()) == n
+        ),
+        None,
+    )
+    p = K - int(np.log2(n)) if n and n & (n - 1) == 0 else None
+    regular = p is not None and len({tuple(r) for r in X}) == n and (p == 0 or res is not None)
+    cols = [X[:, i] for i in range(K)] + [
+        X[:, i] * X[:, j] for i, j in itertools.combinations(range(K), 2)
+    ]
+    M = np.column_stack(cols).astype(float)
+    gram = M.T @ M
+    orthogonal = bool(np.allclose(gram - np.diag(np.diag(gram)), 0))
+    return {
+        "n_runs": n,
+        "resolution": res,
+        "regular": regular,
+        "p": p if regular else None,
+        "orthogonal_2fi": orthogonal,
+    }

@@ -237,9 +237,9 @@ def run_sweep(
     todo = [s for s in specs if not store.exists(s.run_id)]
     bar = None
     if progress and todo:
-        from tqdm.auto import tqdm
+        from ptlab.progress import progress_bar
 
-        bar = tqdm(total=len(todo), desc=f"sweep {specs[0].study}", unit="run")
+        bar = progress_bar(total=len(todo), desc=f"sweep {specs[0].study}", unit="run")
     seen: Counter = Counter()
 
     def on_done(spec: RunSpec, status: str) -> None:
