@@ -315,9 +315,9 @@ rel.round(4)
 # %% [markdown] tags=["lang-zh"]
 # ## 自回归与掩码扩散的比较
 #
-# 两类模型的损失不可直接比较（AR 为精确的负对数似然，扩散模型为变分上界），因此只比较相对变化。
-# 随机剪掉 {glue:text}`prune_pct:.0f`% 的注意力头后，留出集损失的平均相对变化为：AR {glue:text}`ar_rand:+.2%`，
-# LLaDA {glue:text}`llada_rand:+.2%`，Dream {glue:text}`dream_rand:+.2%`。
+# 两类模型的损失不能直接比较（AR 为精确的负对数似然，扩散模型为其变分上界），因此只比较相对变化。
+# 随机剪掉 {glue:text}`prune_pct:.0f`% 的注意力头后，留出集损失的平均相对变化为：
+# AR {glue:text}`ar_rand:+.2%`，LLaDA {glue:text}`llada_rand:+.2%`，Dream {glue:text}`dream_rand:+.2%`。
 
 # %% [markdown] tags=["lang-en"]
 # ## Autoregressive vs masked diffusion
@@ -334,9 +334,9 @@ rel.round(4)
 # - **符号问题。** {glue:md}`sign_verdict_zh`
 # - **剪枝策略。** 剪掉 {glue:text}`prune_pct:.0f`% 的注意力头时，笔记的三种策略中{glue:md}`best_zh`
 #   （与随机子集及贪心剪枝的比较见上表）。
-# - **自回归与掩码扩散。** 随机剪掉 {glue:text}`prune_pct:.0f`% 的头，留出集损失的平均相对变化为
+# - **自回归与掩码扩散。** 随机剪掉 {glue:text}`prune_pct:.0f`% 的注意力头后，留出集损失的平均相对变化为
 #   AR {glue:text}`ar_rand:+.2%`、LLaDA {glue:text}`llada_rand:+.2%`、Dream {glue:text}`dream_rand:+.2%`。
-# - 本章每个模型只训练了一个种子，结论的种子间波动尚未估计。
+# - 本章每个模型只用一个种子训练，上述结论在种子间的波动尚未估计。
 
 # %% [markdown] tags=["lang-en"]
 # ## Summary

@@ -121,7 +121,7 @@ display(pd.Series(train_cfg.to_dict(), name="value").rename_axis("training").to_
 #   而在因果模型中这些词全部位于未来，照搬会泄露未来信息。我们改用“依存词指针”：
 #   $B_{ij} = \mathrm{softmax}_{j \in M(i)}(\tau\, \tilde k_i \cdot \tilde q_j)$，值为 $q$，
 #   输出矩阵为 $W_K^\top$。势函数不变，只换了归一化所沿的轴，因此不会泄露未来信息。
-#   全部 1024 种开关组合都通过了因果性测试。
+#   我们对全部 1024 种开关组合都测试了因果性。
 # - **位置 0**。严格掩码下位置 0 没有可见的键；没有可见键的行只关注自身，
 #   这与标准掩码在该行上的结果相同。
 # - **softmax 归一化下的分数尺度**。$N(s) = d\cdot\mathrm{softmax}(s)$ 使各特征的均值为 1，

@@ -299,7 +299,7 @@ E.significant(eff).head(20).round(4)
 # %% [markdown] tags=["lang-zh"]
 # ## 精确的析因效应
 #
-# 以 ±1 编码的开关做最小二乘回归，包含设计能分辨的全部 {glue:text}`mean_order` 阶及以下交互项
+# 对 ±1 编码的开关做最小二乘回归，包含设计能分辨的全部 {glue:text}`mean_order` 阶及以下交互项
 # （R² = {glue:text}`r2_exact:.3f`）。误差项来自{glue:text}`noise_source_zh`：标准差
 # {glue:text}`noise_sd:.4f`，自由度 {glue:text}`noise_dof`。
 #

@@ -20,3 +20,24 @@ def test_dependencies_are_listed_once():
     assert '-e ".[dev]"' in env and "torch" not in env.split("dependencies:")[1].split("- pip:")[0]
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert '"torch>=2.3"' in pyproject and 'ptlab = "ptlab.cli:main"' in pyproject
+
+
+def test_lint_is_clean_chapters_included():
+    """`make lint` in CI: ruff over the library, tests, benchmarks and the chapter sources."""
+    import shutil
+    import subprocess
+    import sys
+
+    ruff = Path(sys.executable).parent / "ruff"
+    exe = str(ruff) if ruff.exists() else shutil.which("ruff")
+    if exe is None:
+        import pytest
+
+        pytest.skip("ruff is not installed (it comes with the dev extra)")
+    paths = ["src", "tests", "bench", "notebooks"]
+    check = subprocess.run([exe, "check", *paths], cwd=ROOT, capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout[-3000:]
+    fmt = subprocess.run(
+        [exe, "format", "--check", *paths[:3]], cwd=ROOT, capture_output=True, text=True
+    )
+    assert fmt.returncode == 0, fmt.stdout[-3000:]

@@ -167,7 +167,7 @@ def test_slurm_executor_through_submitit_matches_local(tmp_path):
 
 BAD = [
     (["--set", "use_rmsnorm=true"], "unknown parameter 'use_rmsnorm'; allowed:"),
-    (["--set", "steps=ten"], "steps must be of type int"),
+    (["--set", "steps=ten"], "steps must be an integer"),
     (["--set", "use_rms_norm=maybe"], "use_rms_norm must be true or false"),
     (["--set", "steps=-5"], "steps must be a positive integer"),
     (["--set", "d_model=30"], "not divisible by n_heads"),

@@ -21,9 +21,9 @@ from ptlab.sweep.designs import DESIGNS
 from ptlab.sweep.runner import EXECUTORS
 from ptlab.sweep.store import DEFAULT_RESULTS_DIR, StoreError
 from ptlab.train import TrainConfig
+from ptlab.values import ValueInputError, convert, guess, split_assignment
 
 FORMATS = ("table", "csv", "parquet")
-TRUE, FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
 
 
 class InputError(click.ClickException):
@@ -50,24 +50,21 @@ def parse_value(key: str, raw: str) -> Any:
     t = types_[key]
     if isinstance(t, types.UnionType):
         t = next(a for a in typing.get_args(t) if a is not type(None))
-    if t is bool:
-        low = raw.strip().lower()
-        if low in TRUE | FALSE:
-            return low in TRUE
-        raise InputError(f"{key} must be true or false, got {raw!r}")
     try:
-        return t(raw)
-    except ValueError:
-        raise InputError(f"{key} must be of type {t.__name__}, got {raw!r}") from None
+        return convert(key, raw, t)
+    except ValueInputError as e:
+        raise InputError(str(e)) from None
 
 
-def parse_assignments(items: tuple[str, ...], what: str = "--set") -> dict[str, Any]:
+def parse_assignments(items: tuple[str, ...], what: str = "--set", value=parse_value) -> dict:
+    """``KEY=VALUE`` items → {key: value(key, raw)}; one-line InputError on a bad item."""
     out = {}
     for item in items:
-        if "=" not in item:
-            raise InputError(f"{what} expects KEY=VALUE, got {item!r}")
-        k, v = item.split("=", 1)
-        out[k.strip()] = parse_value(k.strip(), v)
+        try:
+            k, v = split_assignment(item, what)
+        except ValueInputError as e:
+            raise InputError(str(e)) from None
+        out[k] = value(k, v)
     return out
 
 
@@ -175,12 +172,7 @@ def sweep(
             if v is not None and v < lo:
                 raise InputError(f"{name} must be >= {lo}, got {v}")
         overrides = parse_assignments(sets)
-        slurm_params = {}
-        for item in slurm_sets:
-            if "=" not in item:
-                raise InputError(f"--slurm expects KEY=VALUE, got {item!r}")
-            k, v = item.split("=", 1)
-            slurm_params[k] = int(v) if v.isdigit() else v
+        slurm_params = parse_assignments(slurm_sets, "--slurm", lambda k, v: guess(v))
         rows = make_design(design, n=n, seed=design_seed, p=p)
         specs = plan_runs(
             study,
@@ -334,12 +326,7 @@ def run(chapter, params, profile) -> None:
         ch = book.chapter(chapter)
         if profile is not None:
             check_profile(profile)
-        overrides = {}
-        for item in params:
-            if "=" not in item:
-                raise InputError(f"-p expects KEY=VALUE, got {item!r}")
-            k, v = item.split("=", 1)
-            overrides[k.strip()] = ch.check_param(k.strip(), v)
+        overrides = parse_assignments(params, "-p", ch.check_param)
         stored = book.params_file(ch.name)
         prof = profile or params_in_force(book, ch)["profile"]
         values = ch.params_for(prof, overrides)

@@ -15,11 +15,10 @@ import numpy as np
 import pandas as pd
 
 from ptlab.models import SWITCHES
+from ptlab.values import parse_bool
 
 TABLE_SUFFIXES = (".xlsx", ".csv", ".parquet")
 METRICS = ("eval/loss", "eval/accuracy")
-_TRUE = {"true", "1", "1.0", "yes", "on"}
-_FALSE = {"false", "0", "0.0", "no", "off"}
 
 
 class AnalysisInputError(ValueError):
@@ -85,13 +84,13 @@ def _as_binary(col: pd.Series, name: str) -> pd.Series:
         raise AnalysisInputError(
             f"switch column {name!r} has empty values; allowed: 0/1, true/false"
         )
-    low = col.astype(str).str.strip().str.lower()
-    bad = sorted(set(low) - _TRUE - _FALSE)
+    flags = col.map(parse_bool)
+    bad = sorted({str(v).strip().lower() for v in col[flags.isna()]})
     if bad:
         raise AnalysisInputError(
             f"switch column {name!r} has non-binary values {bad[:3]}; allowed: 0/1, true/false"
         )
-    return low.isin(_TRUE).astype(int)
+    return flags.astype(int)
 
 
 def prepare(

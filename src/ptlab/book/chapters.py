@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ptlab.profiles import PROFILES
+from ptlab.values import ValueInputError, convert
 
 LANGS = ("zh", "en")
 
@@ -59,42 +60,10 @@ class Chapter:
 
 def coerce(key: str, value: Any, default: Any) -> Any:
     """Convert a command-line string (or a value) to the type of ``default``."""
-    want = type(default)
-    if not isinstance(value, str):
-        if want is float and isinstance(value, int) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, want) and not (want is int and isinstance(value, bool)):
-            return value
-        raise ChapterError(f"{key} must be {want.__name__}, got {value!r}")
-    raw = value.strip()
     try:
-        if want is bool:
-            low = raw.lower()
-            if low in ("true", "1", "yes", "on"):
-                return True
-            if low in ("false", "0", "no", "off"):
-                return False
-            raise ValueError
-        if want is int:
-            return int(raw)
-        if want is float:
-            return float(raw)
-        if want is str:
-            return raw
-        parsed = ast.literal_eval(raw)
-        if not isinstance(parsed, want):
-            raise ValueError
-        return parsed
-    except (ValueError, SyntaxError):
-        examples = {
-            bool: "true or false",
-            int: "an integer",
-            float: "a number",
-            list: "a list like [1, 2]",
-            dict: "a dict like {'a': 1}",
-        }
-        example = examples.get(want, want.__name__)
-        raise ChapterError(f"{key} must be {example}, got {value!r}") from None
+        return convert(key, value, type(default))
+    except ValueInputError as e:
+        raise ChapterError(str(e)) from None
 
 
 def _literal_assignments(code: str, where: str) -> dict[str, Any]:
