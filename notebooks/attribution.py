@@ -295,8 +295,8 @@ ver.set_index(["model", "strategy"]).round(4)
 #
 # Relative held-out loss change against the fraction of heads pruned. Solid: the note's three
 # strategies (|IG| ascending, signed IG descending, layer bands {glue:text}`bands` %); dashed: Michel's
-# importance and the LOO order; dotted: greedy pruning (fitted on the verification set, so
-# in-sample); grey: the 5–95% band of random orders.
+# importance and the LOO order; dotted: greedy pruning (chosen on the same held-out windows
+# as the curves, so in-sample); grey: the 5–95% band of random orders.
 # ```
 #
 # Verification (the note's step): each strategy prunes {glue:text}`k30` heads

@@ -394,7 +394,7 @@ def book(profile, rebuild_all, strict) -> None:
 
 
 def _abbrev(col: str) -> str:
-    """Short column heads for the terminal table (e.g. untie_attn_weights -> u_attn_w)."""
+    """Short column heads for the terminal table (e.g. untie_attn_weights -> unti_attn_weig)."""
     from ptlab.models import SWITCHES
 
     if col not in SWITCHES:

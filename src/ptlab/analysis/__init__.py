@@ -1,6 +1,6 @@
 """Analyses of sweep results (pandas DataFrames from ``ptlab.sweep.load_results``).
 
-``table`` validates the input, ``surrogate`` is the XGBoost + SHAP method of the seed notes,
+``table`` validates the input, ``surrogate`` is the XGBoost + SHAP method of the lab's Note 1,
 ``interactions`` the pair and triple scans, ``variance`` the spread question, ``effects`` the
 exact factorial effects, and ``pipeline`` runs them all for ``ptlab analyze`` and the chapters.
 """

@@ -37,7 +37,7 @@ def _best_cell(t: SwitchTable, switches: list[str], lower_is_better: bool) -> tu
 
 
 def pair_scan(t: SwitchTable, iv: np.ndarray, lower_is_better: bool = True) -> pd.DataFrame:
-    """The seed's pair table: switch1, switch2, best_loss, best_count, switch1_val, switch2_val,
+    """Note 1's pair table: switch1, switch2, best_loss, best_count, switch1_val, switch2_val,
     interaction_strength; one row per pair (names in alphabetical order), sorted by best_loss."""
     strength = pair_strengths(iv)
     cols = list(t.X.columns)
@@ -72,7 +72,7 @@ def triple_strengths(model, X: pd.DataFrame, n_rows: int = 200, seed: int = 0) -
     """Model-based three-way interaction of every triple, all in one predict call.
 
     strength = mean over sampled runs x of |Σ_bits (−1)^(3−|bits|) f(x with the triple = bits)| / 8.
-    The 120 × 8 × rows inputs are built as one array (vectorised, see bench/triple_scan.py).
+    The 120 × 8 × rows inputs are built as one array (vectorised; timed against the per-row loop in bench/analysis_speed.py).
     """
     x = _sample_rows(X, n_rows, seed)
     triples = list(itertools.combinations(range(X.shape[1]), 3))
@@ -140,7 +140,7 @@ def triple_scan(
 
 
 def mirror_check(t: SwitchTable, triple: list[str]) -> pd.DataFrame:
-    """The seed's "mirror" (101 best, 010 worst, …): observed cell means of a triple beside the
+    """Note 1's "mirror" (101 best, 010 worst, …): observed cell means of a triple beside the
     cells an additive model (main effects only, OLS) predicts for them.
 
     An additive model gives f(bits) + f(complement) = const, so its best and worst cells are

@@ -120,7 +120,7 @@ def cell_bars(t: SwitchTable, groups: list[list[str]], number: dict[str, int], n
 
 
 def comparison_panels(long: pd.DataFrame, title: str):
-    """The seed's five views of one comparison: box, violin, histogram + KDE, ECDF, stats bar."""
+    """Note 2's five views of one comparison: box, violin, histogram + KDE, ECDF, stats bar."""
     fig, axes = plt.subplots(1, 5, figsize=(19, 3.6))
     sns.boxplot(long, x="condition", y="value", ax=axes[0], fliersize=2)
     sns.violinplot(long, x="condition", y="value", ax=axes[1], cut=0)

@@ -1,4 +1,4 @@
-"""The seed notes' method: an XGBoost surrogate of metric ~ switches, explained with TreeSHAP.
+"""The lab's method (Note 1, book/en/notes.md): an XGBoost surrogate of metric ~ switches, explained with TreeSHAP.
 
 Univariate: mean |SHAP| per switch (its order numbers the switches 1..10), fraction of each
 switch among the best runs, out-of-fold R² (how much the surrogate explains at all) and a
@@ -117,5 +117,5 @@ def rank_stability(t: SwitchTable, n_boot: int = 50, seed: int = 0) -> pd.DataFr
 
 
 def numbering(univariate_df: pd.DataFrame) -> dict[str, int]:
-    """Switch → its number 1..10 in the univariate ranking (the seed notes' convention)."""
+    """Switch → its number 1..10 in the univariate ranking (the lab's convention in Note 1)."""
     return dict(zip(univariate_df["switch"], univariate_df["rank"], strict=True))

@@ -1,4 +1,4 @@
-"""Conditioning and the variance question (seed note 001): does a switch move the mean of the
+"""Conditioning and the variance question (the lab's Note 2, book/en/notes.md): does a switch move the mean of the
 metric, or only widen its spread?
 
 * ``compare``: the metric under several conditions (e.g. "1 on, 3 off"), long format for plots,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-# The seed notes' (000) claims, by switch name.
+# The claims of the lab's Note 1 (book/en/notes.md), by switch name.
 SEED_TOP3 = ("untie_attn_weights", "use_std_residual", "use_rms_norm")
 SEED_PAIRS = (("untie_attn_weights", "use_rms_norm"), ("use_gated_ffn", "use_std_residual"))
 
@@ -18,7 +18,7 @@ def surrogate_fit(r2: float) -> tuple[str, str]:
     """How far to trust SHAP given the surrogate's out-of-fold R²."""
     if r2 >= 0.7:
         return (
-            f"代理模型的交叉验证 R² 为 {r2:.2f}，能解释大部分配置间差异，SHAP 的结论可以参考。",
+            f"代理模型的交叉验证 R² 为 {r2:.2f}，能解释开关组合间的大部分差异，SHAP 的结论可以参考。",
             f"The surrogate's out-of-fold R² is {r2:.2f}: it predicts most of the variation "
             "between configs, so its SHAP values are worth reading.",
         )
@@ -36,7 +36,7 @@ def surrogate_fit(r2: float) -> tuple[str, str]:
 
 
 def top_switches(uni: pd.DataFrame, direction: dict[str, float]) -> tuple[str, str]:
-    """The top three switches, which way each moves the metric, and the seed's top-3 claim."""
+    """The top three switches, which way each moves the metric, and Note 1's top-3 claim."""
     top = list(uni["switch"][:3])
     zh_dir = "、".join(f"{s}（打开{'降低' if direction[s] < 0 else '升高'}损失）" for s in top)
     en_dir = ", ".join(
@@ -76,12 +76,12 @@ def seed_pairs(pairs: pd.DataFrame) -> tuple[str, str]:
 
 
 def mirror(observed: bool, frac: float) -> tuple[str, str]:
-    """The seed's mirror symmetry: observed for its triple? and how common over all triples."""
+    """Note 1's mirror symmetry: observed for its triple? and how common over all triples."""
     zh_o = "也出现了" if observed else "没有出现"
     en_o = "shows" if observed else "does not show"
     return (
-        f"在本次数据中，这三个开关的八个格子{zh_o}“最好与最差互为取反”的镜像；在全部 120 个"
-        f"三元组中，有 {frac:.0%} 的三元组最好格与最差格互为取反。加性模型对每个三元组都给出"
+        f"在本次数据中，这三个开关的八个取值组合{zh_o}“最好与最差互为取反”的镜像；在全部 120 个"
+        f"三元组中，有 {frac:.0%} 的三元组的最好与最差取值组合互为取反。加性模型对每个三元组都给出"
         "镜像，所以镜像本身说明的是主效应占主导，而非特殊的三元交互作用。",
         f"Here the eight cells of this triple {en_o} the mirror (best and worst cells are "
         f"bitwise complements); over all 120 triples {frac:.0%} have complementary best and "

@@ -7,7 +7,8 @@
             shifted, so position i−1 predicts token i; position 0 is never masked.
 
 The masking noise is drawn once (``fixed_noise``) and reused for every evaluation, so the loss
-is a function of the gates alone ("common random numbers"; head_attribution.md §3.4).
+is a function of the gates alone ("common random numbers", the standard variance-reduction
+trick for comparing noisy objectives).
 """
 
 from __future__ import annotations

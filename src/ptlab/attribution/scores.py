@@ -1,7 +1,7 @@
 """Head scores on the gates: Integrated Gradients (captum), Michel et al.'s first-order
 importance, leave-one-out ablation and sampled Shapley values.
 
-Sign convention (seed note 004): the loss is attributed, so IG_h < 0 means opening head h
+Sign convention (the lab's Note 5, book/en/notes.md): the loss is attributed, so IG_h < 0 means opening head h
 lowers the loss ("useful") and IG_h > 0 that it raises it along the path ("harmful").
 """
 
@@ -37,7 +37,7 @@ def _eval_set(model, tokens, objective, noise) -> EvalSet:
     if noise is None:
         raise ValueError(
             "a masked-diffusion loss needs fixed noise: pass noise=(t, mask) "
-            "(see ptlab.attribution.fixed_noise)"
+            "(see ptlab.attribution.losses.fixed_noise)"
         )
     t, mask = noise
     return EvalSet(tokens, objective, t, mask)

@@ -1,6 +1,7 @@
 """The PT <-> Llama model family, one module per idea (read top to bottom).
 
-Choices that pt_switches.md leaves open, made once here and tested in tests/test_model.py:
+Choices that the PT paper (Wu & Tu 2023, https://arxiv.org/abs/2311.15211) and the lab's Note 1
+(book/en/notes.md) leave open, made once here and tested in tests/test_model.py:
 
 * Norm (``use_rms_norm``). Off: the "scaled softmax" N(s) = d * softmax(s) over features (mean
   entry 1, no gain); on: RMSNorm with gain. Scores use tau = 1/sqrt(head_dim) on both sides, so
