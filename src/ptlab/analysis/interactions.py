@@ -72,7 +72,8 @@ def triple_strengths(model, X: pd.DataFrame, n_rows: int = 200, seed: int = 0) -
     """Model-based three-way interaction of every triple, all in one predict call.
 
     strength = mean over sampled runs x of |Σ_bits (−1)^(3−|bits|) f(x with the triple = bits)| / 8.
-    The 120 × 8 × rows inputs are built as one array (vectorised; timed against the per-row loop in bench/analysis_speed.py).
+    The 120 × 8 × rows inputs are built as one array (vectorised; timed against the per-row
+    loop in bench/analysis_speed.py).
     """
     x = _sample_rows(X, n_rows, seed)
     triples = list(itertools.combinations(range(X.shape[1]), 3))

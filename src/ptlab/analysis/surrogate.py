@@ -1,4 +1,5 @@
-"""The lab's method (Note 1, book/en/notes.md): an XGBoost surrogate of metric ~ switches, explained with TreeSHAP.
+"""The lab's method (Note 1, book/en/notes.md): an XGBoost surrogate of metric ~ switches,
+explained with TreeSHAP.
 
 Univariate: mean |SHAP| per switch (its order numbers the switches 1..10), fraction of each
 switch among the best runs, out-of-fold R² (how much the surrogate explains at all) and a

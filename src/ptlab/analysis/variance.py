@@ -1,5 +1,5 @@
-"""Conditioning and the variance question (the lab's Note 2, book/en/notes.md): does a switch move the mean of the
-metric, or only widen its spread?
+"""Conditioning and the variance question (the lab's Note 2, book/en/notes.md): does a switch
+move the mean of the metric, or only widen its spread?
 
 * ``compare``: the metric under several conditions (e.g. "1 on, 3 off"), long format for plots,
   and ``stats_table`` (count, mean, std, min, q1, median, q3, max).

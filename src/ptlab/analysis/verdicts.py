@@ -18,7 +18,8 @@ def surrogate_fit(r2: float) -> tuple[str, str]:
     """How far to trust SHAP given the surrogate's out-of-fold R²."""
     if r2 >= 0.7:
         return (
-            f"代理模型的交叉验证 R² 为 {r2:.2f}，能解释开关组合间的大部分差异，SHAP 的结论可以参考。",
+            f"代理模型的交叉验证 R² 为 {r2:.2f}，能解释开关组合间的大部分差异，"
+            "SHAP 的结论可以参考。",
             f"The surrogate's out-of-fold R² is {r2:.2f}: it predicts most of the variation "
             "between configs, so its SHAP values are worth reading.",
         )

@@ -1,4 +1,5 @@
-"""Pruning strategies of the lab's Note 5 (book/en/notes.md) and their references, evaluated as loss-vs-fraction curves.
+"""Pruning strategies of the lab's Note 5 (book/en/notes.md) and their references, evaluated as
+loss-vs-fraction curves.
 
 A strategy is an *order* of the N heads (prune the first k); the layer-band strategy is a set
 per k. Curves evaluate L(gates = 1 − 1_P) for k = 0..N on a held-out set; every mask of a

@@ -1,8 +1,8 @@
 """Head scores on the gates: Integrated Gradients (captum), Michel et al.'s first-order
 importance, leave-one-out ablation and sampled Shapley values.
 
-Sign convention (the lab's Note 5, book/en/notes.md): the loss is attributed, so IG_h < 0 means opening head h
-lowers the loss ("useful") and IG_h > 0 that it raises it along the path ("harmful").
+Sign convention (the lab's Note 5, book/en/notes.md): the loss is attributed, so IG_h < 0 means
+opening head h lowers the loss ("useful") and IG_h > 0 that it raises it along the path ("harmful").
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The attribution study of the lab's Note 5 (book/en/notes.md) for one trained family, as tables for the chapter."""
+"""The attribution study of the lab's Note 5 (book/en/notes.md) for one trained family, as
+tables for the chapter."""
 
 from __future__ import annotations
 

@@ -12,7 +12,8 @@ from typing import Any
 
 from ptlab.data import VOCAB_SIZE
 
-# The exact names of the lab's sweep (Note 1, book/en/notes.md); their order is the canonical column order.
+# The exact names of the lab's sweep (Note 1, book/en/notes.md); their order is the canonical
+# column order.
 SWITCHES: tuple[str, ...] = (
     "untie_attn_weights",
     "use_std_residual",

@@ -27,7 +27,8 @@ def full_design() -> list[dict[str, bool]]:
 
 
 def random_design(n: int, seed: int = 0) -> list[dict[str, bool]]:
-    """``n`` distinct configurations drawn uniformly without replacement (as in the lab's Note 1 study)."""
+    """``n`` distinct configurations drawn uniformly without replacement (as in the lab's Note 1
+    study)."""
     if not 1 <= n <= 2**K:
         raise ConfigError(f"--n must be between 1 and {2**K} for the random design, got {n}")
     rng = np.random.default_rng(seed)
