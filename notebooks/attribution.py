@@ -39,25 +39,28 @@
 # # Head attribution: Integrated Gradients, signs and pruning
 #
 # **The question:** when Integrated Gradients attributes the loss to attention heads, what do the
-# signs of the attributions tell us (are most heads, and the mean, positive)? Which pruning
-# strategy built on them works best? How do autoregressive and masked-diffusion models differ?
+# signs of the attributions tell us (are most attributions, and their mean, positive)? Which
+# pruning strategy built on the attributions works best? How do autoregressive and
+# masked-diffusion models differ?
 #
 # Note 5 (see [the research notes](notes.md)) attributes the loss to each attention head's gate
-# with Integrated Gradients (IG, {ref}`Sundararajan et al., 2017 <ref-sundararajan-2017-en>`), finds that in masked-diffusion LMs (Dream, LLaDA) most heads, and the mean,
-# come out positive, and proposes three pruning strategies from that. This chapter reruns the
-# procedure at small scale: one Llama backbone and one corpus, trained as an autoregressive (AR)
-# model, a LLaDA-style masked-diffusion model from scratch, and a Dream-style masked-diffusion
-# model adapted from the AR checkpoint with shifted logits. IG is computed on code windows and
-# on docstring/comment windows and set against Michel et al.'s
-# ({ref}`2019 <ref-michel-2019-en>`) first-order importance,
-# leave-one-out ablation (LOO) and sampled Shapley values; the pruning strategies are checked
+# with Integrated Gradients
+# (IG, {ref}`Sundararajan et al., 2017 <ref-sundararajan-2017-en>`). It finds that in
+# masked-diffusion LMs (Dream, LLaDA) most heads have positive attributions, as does the mean
+# attribution, and on that basis it proposes three pruning strategies. This chapter reruns the
+# procedure at small scale. The same Llama backbone is trained on the same corpus in three
+# ways: as an autoregressive (AR) model, as a LLaDA-style masked-diffusion model from scratch,
+# and as a Dream-style masked-diffusion model adapted from the AR checkpoint with shifted
+# logits. IG is computed on code windows and on docstring/comment windows and compared with
+# three references: Michel et al.'s ({ref}`2019 <ref-michel-2019-en>`) first-order importance,
+# leave-one-out (LOO) ablation and sampled Shapley values. The pruning strategies are checked
 # on held-out data.
 #
 # The gate $a_h$ multiplies each head's context vector before the output projection; $a=1$ is
-# the original model. Along $a(s) = b + s(1-b)$,
-# $\mathrm{IG}_h = (1-b)\int_0^1 \partial L/\partial a_h\,ds$ and completeness gives
-# $\sum_h \mathrm{IG}_h = L(1) - L(b)$. $\mathrm{IG}_h<0$ means opening the head lowers the loss
-# ("useful").
+# the original model. Along the path $a(s) = b + s(1-b)$,
+# $\mathrm{IG}_h = (1-b)\int_0^1 \partial L/\partial a_h\,ds$, and completeness gives
+# $\sum_h \mathrm{IG}_h = L(1) - L(b)$. A negative attribution, $\mathrm{IG}_h<0$, means that
+# opening the head lowers the loss (the head is "useful").
 
 # %% tags=["parameters"]
 profile = "quick"  # smoke | quick | full (ptlab.profiles)
@@ -123,11 +126,12 @@ T["stats"].set_index(["model", "set"]).round(4)
 # %% [markdown] tags=["lang-en"]
 # ## Statistics
 #
-# One row per model × attribution set ({glue:text}`n_windows` windows, {glue:text}`N` heads,
-# baseline b = 0): the IG mean (with a 95% bootstrap CI over windows), median, fraction negative
-# ("useful") and positive ("harmful"), range, and L(1), L(0), ΣIG and the completeness gap δ.
-# The largest |δ| / |L(1) − L(0)| over all models and sets is {glue:text}`max_rel_delta:.1e`, so
-# {glue:text}`n_steps` Gauss–Legendre nodes are plenty.
+# The table has one row per model × attribution set ({glue:text}`n_windows` windows,
+# {glue:text}`N` heads, baseline b = 0). Each row gives the mean IG (with a 95% bootstrap CI over
+# windows), the median, the fractions of negative ("useful") and positive ("harmful") heads,
+# the range, and L(1), L(0), ΣIG and the completeness gap δ. The largest |δ| / |L(1) − L(0)|
+# over all models and sets is {glue:text}`max_rel_delta:.1e`, so {glue:text}`n_steps`
+# Gauss–Legendre nodes are plenty.
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
@@ -161,14 +165,15 @@ corr.round(3)
 # ```{glue:figure} fig_heat
 # :name: fig-attr-heat-en
 #
-# IG on code windows for the three models (layer × head). Blue is negative (useful), red
+# IG on code windows for the three models (layer × head). Blue: negative (useful); red:
 # positive.
 # ```
 #
-# The table gives Spearman rank correlations: IG on code vs on docstring/comment windows ranges
-# from {glue:text}`rho_cp_min:.2f` to {glue:text}`rho_cp_max:.2f` (Michel et al.'s analogue is
-# 0.56–0.68); the other columns compare IG with −LOO, the signed Michel gradient, |IG| with
-# Michel's importance, and IG with Shapley values.
+# The table gives Spearman rank correlations. Within a model, the correlation between IG on code
+# windows and IG on docstring/comment windows ranges from {glue:text}`rho_cp_min:.2f` to
+# {glue:text}`rho_cp_max:.2f` (Michel et al. report 0.56–0.68 for the analogous comparison). The
+# other columns compare IG with −LOO, IG with the signed Michel gradient, |IG| with Michel's
+# importance, and IG with Shapley values.
 
 # %%
 st = T["stats"][T["stats"]["set"] == "code"].set_index("model")
@@ -200,7 +205,7 @@ T["sign"].set_index("model").round(4)
 #
 # 以 0 为基线时，完备性给出 ΣIG = L(1) − L(0)，因此平均 IG 就是 (L(1) − L(0)) / N：
 # 它为正当且仅当关闭全部注意力头后的损失 L(0) 反而低于原模型的损失。对训练好的模型，这几乎不会发生；
-# 因此“平均为正”要么来自非零基线（笔记中 b = 0.3 的变体：ΣIG = L(1) − L(0.3)，而 L(0.3) 可能低于
+# 因此“平均为正”要么来自非零基线（笔记五提议尝试的 b = 0.3：ΣIG = L(1) − L(0.3)，而 L(0.3) 可能低于
 # L(1)），要么来自损失并非门控的确定性函数（每次评估都重新采样掩码噪声）。本次数据中：
 #
 # {glue:md}`sign_zh`
@@ -211,17 +216,17 @@ T["sign"].set_index("model").round(4)
 # %% [markdown] tags=["lang-en"]
 # ## The sign question: why can the mean attribution be positive?
 #
-# With a zero baseline completeness gives ΣIG = L(1) − L(0), so the mean IG is
-# (L(1) − L(0)) / N: it is positive exactly when switching all heads off gives a *lower* loss
-# than the model itself. For a trained model that hardly happens, so a positive mean comes
-# either from a non-zero baseline (the note's b = 0.3 variant: ΣIG = L(1) − L(0.3), and L(0.3)
-# can be below L(1)) or from a loss that is not a fixed function of the gates (masking noise
-# redrawn at every evaluation). In these data:
+# With a zero baseline, completeness gives ΣIG = L(1) − L(0), so the mean IG is
+# (L(1) − L(0)) / N. The mean is positive exactly when switching all heads off gives a *lower*
+# loss than the full model. For a trained model this hardly happens, so a positive mean comes
+# either from a non-zero baseline (the b = 0.3 baseline that Note 5 proposes to try: ΣIG = L(1) − L(0.3), and
+# L(0.3) can be below L(1)) or from a loss that is not a fixed function of the gates (masking
+# noise redrawn at every evaluation). In these data:
 #
 # {glue:md}`sign_en`
 #
-# {glue:md}`sign_verdict_en` The note reads IG > 0 as "harmful"; the table tests that reading:
-# IG accumulates along the whole path, while pruning is about the neighbourhood of a = 1, and
+# {glue:md}`sign_verdict_en` Note 5 reads IG > 0 as "harmful", and the table tests that reading.
+# IG accumulates along the whole path, whereas pruning concerns the neighbourhood of a = 1, so
 # the two need not agree.
 
 # %%
@@ -239,10 +244,10 @@ bl.set_index(["model", "baseline"]).round(4)
 # %% [markdown] tags=["lang-en"]
 # ## The choice of baseline
 #
-# Baselines b ∈ {glue:text}`baselines`: ΣIG always equals L(1) − L(b). As b → 1 the path moves into
-# the pruning regime and IG(b)/(1−b) approaches the signed gradient at a = 1 (largest gap at
-# b = 0.9: {glue:text}`max_bl_gap:.4f`); the rank correlation with −LOO changes with it (column
-# "rho vs −LOO").
+# We compare the baselines b ∈ {glue:text}`baselines`; for each, ΣIG equals L(1) − L(b). As
+# b → 1, the path moves into the pruning regime, and IG(b)/(1−b) approaches the signed gradient
+# at a = 1 (at b = 0.9 the largest gap is {glue:text}`max_bl_gap:.4f`). The rank correlation with
+# −LOO changes with b as well (column "rho vs −LOO").
 
 # %%
 cv = T["curves"]
@@ -293,16 +298,18 @@ ver.set_index(["model", "strategy"]).round(4)
 # ```{glue:figure} fig_prune
 # :name: fig-attr-prune-en
 #
-# Relative held-out loss change against the fraction of heads pruned. Solid: the note's three
-# strategies (|IG| ascending, signed IG descending, layer bands {glue:text}`bands` %); dashed: Michel's
-# importance and the LOO order; dotted: greedy pruning (chosen on the same held-out windows
-# as the curves, so in-sample); grey: the 5–95% band of random orders.
+# Relative change of the held-out loss against the fraction of heads pruned. Solid: the three
+# strategies of Note 5 (|IG| ascending, signed IG descending, layer bands
+# {glue:text}`bands` %); dashed: the orders by Michel's importance and by LOO; dotted: greedy
+# pruning (chosen on the same held-out windows as the curves, so in-sample); grey: the 5–95%
+# band of random orders.
 # ```
 #
-# Verification (the note's step): each strategy prunes {glue:text}`k30` heads
-# ({glue:text}`prune_pct:.0f` %), the model is re-evaluated on held-out data, and the result is
-# placed among random {glue:text}`prune_pct:.0f` % subsets (percentile,
-# lower is better) and against greedy. Of the note's three strategies, {glue:md}`best_en`.
+# Verification (the follow-up step that Note 5 proposes): each strategy prunes
+# {glue:text}`k30` heads ({glue:text}`prune_pct:.0f` %), and the pruned model is re-evaluated
+# on held-out data. The table places each result among random {glue:text}`prune_pct:.0f` %
+# subsets (as a percentile; lower is better) and compares it with greedy pruning. Of the three
+# strategies of Note 5, {glue:md}`best_en`.
 
 # %%
 rel = ver[ver["strategy"].isin(["abs_ig", "signed_ig", "greedy", "random (mean)"])].pivot(
@@ -322,11 +329,11 @@ rel.round(4)
 # %% [markdown] tags=["lang-en"]
 # ## Autoregressive vs masked diffusion
 #
-# The two families' losses are not comparable (an exact NLL for AR, a variational bound for the
-# diffusion models), so only relative changes are compared. Pruning a random
-# {glue:text}`prune_pct:.0f` % of heads
-# changes the held-out loss on average by AR {glue:text}`ar_rand:+.2%`, LLaDA
-# {glue:text}`llada_rand:+.2%` and Dream {glue:text}`dream_rand:+.2%`.
+# The losses of the two model families are not comparable (an exact NLL for AR, a variational
+# bound for the diffusion models), so we compare only relative changes. Pruning a random
+# {glue:text}`prune_pct:.0f` % of the heads changes the held-out loss by, on average,
+# {glue:text}`ar_rand:+.2%` for AR, {glue:text}`llada_rand:+.2%` for LLaDA and
+# {glue:text}`dream_rand:+.2%` for Dream.
 
 # %% [markdown] tags=["lang-zh"]
 # ## 小结
@@ -342,11 +349,11 @@ rel.round(4)
 # ## Summary
 #
 # - **The sign question.** {glue:md}`sign_verdict_en`
-# - **Pruning strategies.** Pruning {glue:text}`prune_pct:.0f` % of the heads, of the note's
-#   three strategies {glue:md}`best_en` (the comparison with random subsets and greedy pruning
-#   is in the table above).
-# - **Autoregressive vs masked diffusion.** A random {glue:text}`prune_pct:.0f` % of heads
-#   pruned changes the held-out loss on average by AR {glue:text}`ar_rand:+.2%`, LLaDA
-#   {glue:text}`llada_rand:+.2%` and Dream {glue:text}`dream_rand:+.2%`.
+# - **Pruning strategies.** When {glue:text}`prune_pct:.0f` % of the heads are pruned, among
+#   the three strategies of Note 5, {glue:md}`best_en` (the comparison with random subsets and
+#   greedy pruning is in the verification table above).
+# - **Autoregressive vs masked diffusion.** Pruning a random {glue:text}`prune_pct:.0f` % of
+#   the heads changes the held-out loss by, on average, {glue:text}`ar_rand:+.2%` for AR,
+#   {glue:text}`llada_rand:+.2%` for LLaDA and {glue:text}`dream_rand:+.2%` for Dream.
 # - Each model is trained with one seed here, so the seed-to-seed spread of these conclusions
 #   is not yet estimated.

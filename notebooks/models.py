@@ -34,10 +34,11 @@
 # ten switches change and at what cost in parameters, and how far apart are its two ends, PT
 # and Llama, on the same data and training budget?
 #
-# A configurable decoder carries ten boolean switches: all off is the causal Probabilistic
-# Transformer (PT, {ref}`Wu & Tu, 2023 <ref-wu-tu-2023-en>`), all on is a Llama decoder
-# ({ref}`Touvron et al., 2023 <ref-touvron-2023-en>`): the tests compare it with
-# `transformers`' `LlamaForCausalLM` with copied weights, and the outputs agree to $10^{-5}$.
+# We use a configurable decoder with ten boolean switches. With every switch off it is the
+# causal Probabilistic Transformer (PT, {ref}`Wu & Tu, 2023 <ref-wu-tu-2023-en>`); with every
+# switch on it is a Llama decoder ({ref}`Touvron et al., 2023 <ref-touvron-2023-en>`). The tests
+# copy the same weights into `transformers`' `LlamaForCausalLM`, and the two outputs agree to
+# within $10^{-5}$.
 
 # %% tags=["parameters"]
 profile = "quick"  # smoke | quick | full: model size and training length (ptlab.profiles)
@@ -94,14 +95,14 @@ display(pd.Series(train_cfg.to_dict(), name="value").rename_axis("training").to_
 # %% [markdown] tags=["lang-en"]
 # ## The ten switches
 #
-# Off (False) takes PT's choice, on (True) Llama's. Write $e$ for the embedding, $s$ for the
-# residual stream, $N$ for the norm, $\rho_i$ for the RoPE rotation at position $i$ and
-# $\tau = 1/\sqrt{r}$ ($r$ the head size).
+# Each switch takes PT's choice when off (False) and Llama's when on (True). Write $e$ for the
+# embedding, $s$ for the residual stream, $N$ for the norm, $\rho_i$ for the RoPE rotation at
+# position $i$ and $\tau = 1/\sqrt{r}$ ($r$ the head size).
 #
 # | switch | off: PT | on: Llama |
 # |---|---|---|
 # | `untie_attn_weights` | $W_V = W_K,\ W_O = W_Q^\top$ (tied Q/K/V/O) | separate $W_V, W_O$ |
-# | `use_std_residual` | $s' = e + \Delta$ (the embedding, PT's unary, re-injected) | $s' = s + \Delta$ |
+# | `use_std_residual` | $s' = e + \Delta$ (embedding re-injected: PT's unary potential) | $s' = s + \Delta$ |
 # | `use_rms_norm` | $N(s) = d\cdot\mathrm{softmax}(s)$ over features | RMSNorm with gain |
 # | `use_gated_ffn` | $\mathrm{softmax}(xW)\,W_{\text{down}}$ (attention over memory slots) | SwiGLU |
 # | `untie_ffn_weights` | $W_{\text{down}} = W_{\text{up}}^\top$ | separate $W_{\text{down}}$ |
@@ -135,25 +136,26 @@ display(pd.Series(train_cfg.to_dict(), name="value").rename_axis("training").to_
 # %% [markdown] tags=["lang-en"]
 # ## Choices where PT is silent
 #
-# The published PT is an encoder: no causal LM, no FFN inside the iterations, no RoPE. Where it
-# leaves a choice open, the book makes it once (documented at the top of
-# `src/ptlab/models/model.py`, each with a unit test):
+# The published PT is an encoder: it is not a causal LM, has no FFN inside its iterations and
+# uses no RoPE. Where the paper leaves a choice open, the book makes that choice once; each choice
+# is documented at the top of `src/ptlab/models/model.py` and covered by a unit test:
 #
 # - **The causal second message.** In the encoder, message 2 comes from the words that chose $i$
-#   as their head; in a causal model they all lie in the future, so copying it would leak. We
-#   use a "dependent pointer": $B_{ij} = \mathrm{softmax}_{j \in M(i)}(\tau\, \tilde k_i \cdot
-#   \tilde q_j)$ with values $q$ and output $W_K^\top$ — the same potential, normalised along the
-#   other axis, leak-free. Causality is tested for all 1024 configs.
-# - **Position 0.** Under the strict mask position 0 has no visible key; a row with none attends
-#   to itself only, which equals the standard mask on that row.
-# - **Score scale under the softmax norm.** $N(s) = d\cdot\mathrm{softmax}(s)$ has mean entry 1
-#   and both sides use $\tau = 1/\sqrt{r}$, so `use_rms_norm` changes the normalisation and not
-#   also the temperature (PT itself multiplies scores by $d$).
+#   as their head. In a causal model these words all lie in the future, so copying the message
+#   unchanged would leak future tokens. We use a "dependent pointer" instead:
+#   $B_{ij} = \mathrm{softmax}_{j \in M(i)}(\tau\, \tilde k_i \cdot
+#   \tilde q_j)$ with values $q$ and output matrix $W_K^\top$. The potential is unchanged; only
+#   the axis of normalisation differs, so nothing leaks. Causality is tested for all 1024 configs.
+# - **Position 0.** Under the strict mask, position 0 has no visible key. A row without visible
+#   keys attends only to itself, which gives the same result as the standard mask on that row.
+# - **Score scale under the softmax norm.** $N(s) = d\cdot\mathrm{softmax}(s)$ has mean entry 1,
+#   and $\tau = 1/\sqrt{r}$ is used with the switch on and off alike, so `use_rms_norm` changes
+#   only the normalisation, not the temperature (PT itself multiplies the scores by $d$).
 # - **The PT-style FFN.** Mean-field inference gives softmax attention over $m$ memory slots; $m$
-#   follows Llama's $8d/3$ rule for every config (not matched for parameters). The gate of the
-#   tied gated FFN stays free.
+#   follows Llama's $8d/3$ rule in every config (it is not matched for parameter count). When
+#   the gated FFN ties its weights, the gate matrix stays untied.
 # - **Message-2 weights when untied.** Message 2 gets its own $W_{V2}, W_{O2}$.
-# - Embedding and LM head are untied in every config; no biases anywhere.
+# - The embedding and the LM head are untied in every config, and the model has no biases.
 
 # %% [markdown] tags=["lang-zh"]
 # ## 参数量
@@ -164,9 +166,9 @@ display(pd.Series(train_cfg.to_dict(), name="value").rename_axis("training").to_
 # %% [markdown] tags=["lang-en"]
 # ## Parameter counts
 #
-# The parameter count varies a lot across configs (with shared layers it does not grow with
-# depth), so every run records it. The table gives the count at this profile's size for PT
-# (all off) with one switch turned on at a time.
+# The parameter count varies a lot across configs (with shared layers, the count does not grow
+# with depth), so every run records it. The table gives the count at this profile's size for
+# PT (all off), for PT with one switch turned on at a time, and for Llama (all on).
 
 # %%
 counts = param_count_table(base)
@@ -196,10 +198,11 @@ single
 # 与跨层共享权重各自削减了一部分块参数。
 
 # %% [markdown] tags=["lang-en"]
-# PT with every switch off has {glue:text}`n_params_off:,` parameters, the all-on Llama
-# {glue:text}`n_params_on:,`, {glue:text}`n_params_ratio:.2f` times as many; across the 1024
-# configs the count ranges from {glue:text}`n_params_min:,` to {glue:text}`n_params_max:,`. Tied
-# attention weights, tied FFN weights and shared layers each remove part of the block parameters.
+# PT with every switch off has {glue:text}`n_params_off:,` parameters and Llama with every
+# switch on has {glue:text}`n_params_on:,`, {glue:text}`n_params_ratio:.2f` times as many. Across
+# the 1024 configs, the count ranges from {glue:text}`n_params_min:,` to
+# {glue:text}`n_params_max:,`. Tied attention weights, tied FFN weights and shared layers each
+# remove part of the block parameters.
 
 # %% [markdown] tags=["lang-zh"]
 # ## 训练曲线：全关与全开
@@ -209,8 +212,8 @@ single
 # %% [markdown] tags=["lang-en"]
 # ## Training curves: all off vs all on
 #
-# Both configs train on the same data order (a seed sees exactly the same batches in every
-# config), with several seeds each.
+# Each of the two configs is trained with several seeds on the same data order: a given seed
+# sees exactly the same batches in both configs.
 
 # %%
 df, records = run_study(study, [off.switches, on.switches], seeds=seeds, profile=profile,
@@ -258,15 +261,15 @@ summary
 # ```{glue:figure} fig_curves
 # :name: fig-models-curves-en
 #
-# Validation loss (nats per byte) against training steps; the band is ±1 standard deviation
+# Validation loss (nats per byte) against training step; the band is ±1 standard deviation
 # across seeds.
 # ```
 #
 # Over {glue:text}`n_seeds` seeds, PT (all off) ends at a validation loss of
 # {glue:text}`loss_off:.3f` (sd {glue:text}`sd_off:.3f`) and Llama (all on) at
-# {glue:text}`loss_on:.3f` (sd {glue:text}`sd_on:.3f`): a gap of {glue:text}`gap:.3f` nats/byte,
-# about {glue:text}`gap_over_sd:.1f` times the seed noise (the larger of the two sds; positive
-# means Llama is better). {glue:md}`verdict_en`
+# {glue:text}`loss_on:.3f` (sd {glue:text}`sd_on:.3f`). The gap of {glue:text}`gap:.3f` nats/byte
+# is about {glue:text}`gap_over_sd:.1f` times the seed noise, taken as the larger of the two sds
+# (a positive gap means Llama is better). {glue:md}`verdict_en`
 
 # %% [markdown] tags=["lang-zh"]
 # ## 小结
@@ -282,9 +285,9 @@ summary
 # ## Summary
 #
 # - The two ends of the family: PT with every switch off has {glue:text}`n_params_off:,`
-#   parameters, Llama with every switch on {glue:text}`n_params_on:,`
+#   parameters and Llama with every switch on has {glue:text}`n_params_on:,`
 #   ({glue:text}`n_params_ratio:.2f` times as many).
-# - Over {glue:text}`n_seeds` seeds PT ends at a validation loss of {glue:text}`loss_off:.3f` and
+# - Over {glue:text}`n_seeds` seeds, PT ends at a validation loss of {glue:text}`loss_off:.3f` and
 #   Llama at {glue:text}`loss_on:.3f`, a gap of {glue:text}`gap:.3f` nats/byte (about
 #   {glue:text}`gap_over_sd:.1f` seed sds). {glue:md}`verdict_en`
-# - The 1024 configs between the two ends are sampled and trained in the switch-sweep chapter.
+# - The switch-sweep chapter samples and trains the 1024 configs between the two ends.

@@ -33,15 +33,16 @@
 #
 # **The question:** which of the ten switches move validation loss the most, which pairs and
 # triples of switches interact, and do the rankings and interactions of Note 1 (see
-# [the research notes](notes.md)) hold on this run's data?
+# [the research notes](notes.md)) hold on the book's own data?
 #
-# This chapter reproduces every analysis of Note 1: an XGBoost regressor
-# ({ref}`Chen & Guestrin, 2016 <ref-chen-guestrin-2016-en>`) fits "ten switches → eval/loss" and
-# TreeSHAP ({ref}`Lundberg & Lee, 2017 <ref-lundberg-lee-2017-en>`) explains that surrogate. The univariate analysis gives
-# each switch's strength (its order numbers the switches 1–10 for the later chapters), the
-# bivariate one the pairwise interactions, the trivariate one the surrogate's three-way
-# interactions. Unlike the note, we first report the surrogate's out-of-fold R², so the reader
-# knows how much SHAP explains at all, and we bootstrap the ranking.
+# This chapter reproduces every analysis of Note 1. An XGBoost regressor
+# ({ref}`Chen & Guestrin, 2016 <ref-chen-guestrin-2016-en>`) predicts validation loss from the
+# ten switches, and TreeSHAP ({ref}`Lundberg & Lee, 2017 <ref-lundberg-lee-2017-en>`) explains
+# this surrogate. The univariate analysis gives each switch's strength; the strength ranking
+# numbers the switches 1–10 for the later chapters. The bivariate analysis gives the pairwise
+# interactions, and the trivariate analysis the surrogate's three-way interactions. Unlike
+# Note 1, we first report the surrogate's out-of-fold R², so that the reader knows how much of
+# the loss SHAP explains at all, and we bootstrap the ranking.
 
 # %% tags=["parameters"]
 profile = "quick"  # smoke | quick | full (ptlab.profiles)
@@ -117,15 +118,15 @@ a.univariate.set_index("rank").round(3)
 # ```{glue:figure} fig_summary
 # :name: fig-shap-summary-en
 #
-# Left: each dot is a run; the x axis is the switch's SHAP contribution to that run's loss,
-# red = switch on, blue = off. Right: mean |SHAP|, the strength of each switch; the numbers on
-# the axis are the switch numbers used in the later chapters.
+# Left: each dot is a run; the x axis is the switch's SHAP contribution to that run's loss
+# (red: switch on; blue: switch off). Right: mean |SHAP|, the strength of each switch; the
+# numbers on the y axis are the switch numbers used in the later chapters.
 # ```
 #
 # {glue:md}`top_en`
 #
-# The table also gives the fraction of runs with each switch on among the best 5 and the best
-# 20 runs (the note's two tables).
+# The table also gives, for each switch, the fraction of the best 5 and of the best 20 runs that
+# have it on (the two tables of Note 1).
 
 # %%
 stab = sur.rank_stability(t, n_boot=n_boot)
@@ -143,10 +144,10 @@ stab.round(2)
 # 其编号本身就带有噪声；后续各章按编号指称开关时应注意这一点。
 
 # %% [markdown] tags=["lang-en"]
-# Under the bootstrap ({glue:text}`n_boot` resamples, XGBoost refit each time), switch 1,
-# {glue:text}`switch_1`, keeps first place in {glue:text}`keep_1:.0%` of resamples;
-# {glue:text}`n_stable` switches keep their rank in at least 80% of them. Where the 5–95% rank
-# interval is wide, the switch's number itself is noisy; keep that in mind when later chapters
+# Under the bootstrap ({glue:text}`n_boot` resamples, with XGBoost refitted each time), switch 1,
+# {glue:text}`switch_1`, keeps first place in {glue:text}`keep_1:.0%` of resamples, and
+# {glue:text}`n_stable` switches keep their rank in at least 80% of resamples. Where a switch's
+# 5–95% rank interval is wide, its number itself is noisy; keep this in mind when later chapters
 # refer to switches by number.
 
 # %%
@@ -167,9 +168,9 @@ ua.set_index("rank").round(4)
 # {glue:text}`acc_first`；两种目标下各开关平均 |SHAP| 的 Spearman 秩相关为 {glue:text}`rho_acc:.2f`。
 
 # %% [markdown] tags=["lang-en"]
-# Repeating the univariate analysis with eval/accuracy (top-1 next-byte accuracy) as the target,
-# the strongest switch is {glue:text}`acc_first`; the Spearman rank correlation of mean |SHAP|
-# between the two targets is {glue:text}`rho_acc:.2f`.
+# When the univariate analysis is repeated with eval/accuracy (top-1 next-byte accuracy) as the
+# target, the strongest switch is {glue:text}`acc_first`. The Spearman rank correlation of the
+# switches' mean |SHAP| between the two targets is {glue:text}`rho_acc:.2f`.
 
 # %%
 fig = P.pair_heatmap(t, a.interaction_values, number)
@@ -202,15 +203,15 @@ a.pairs.head(10).round(4)
 # :name: fig-shap-pairs-en
 #
 # Mean |SHAP interaction value| of every pair (φ_ij + φ_ji, the whole pair's interaction);
-# axes are switch numbers.
+# both axes show switch numbers.
 # ```
 #
 # {glue:md}`pairs_en`
 #
-# The table is the note's pair scan: the mean loss in each of a pair's four on/off cells;
-# best_loss is the best cell's mean, best_count its number of runs, with the interaction
-# strength beside it, sorted by best_loss (first 10 rows; the whole table is `pairs.csv` from
-# `ptlab analyze`).
+# The table is the pair scan of Note 1. For each pair it gives the mean loss in each of the four
+# on/off cells, best_loss (the mean loss of the best cell), best_count (the number of runs in
+# that cell) and the interaction strength. Rows are sorted by best_loss; the first 10 are shown,
+# and the whole table is `pairs.csv` from `ptlab analyze`.
 
 # %%
 fig = P.dependence_gallery(t, a.shap_values, number)
@@ -240,15 +241,17 @@ plt.close(fig)
 # ```{glue:figure} fig_gallery
 # :name: fig-shap-gallery-en
 #
-# Dependence plots of all 45 pairs. In each panel the x axis is the lower-numbered switch's value
-# (jittered), the y axis its SHAP value, the colour the partner's value. Where the two colours
-# separate vertically, the first switch's effect depends on the partner: an interaction.
+# Dependence plots of all 45 pairs. In each panel, the x axis is the value of the lower-numbered
+# switch (jittered), the y axis is that switch's SHAP value, and the colour is the value of its
+# partner. Where the two colours separate vertically, the effect of the lower-numbered switch
+# depends on its partner: the pair interacts.
 # ```
 #
 # ```{glue:figure} fig_pair_cells
 # :name: fig-shap-pair-cells-en
 #
-# The three strongest pairs: mean loss in each of the four cells (bars: sd; n: runs).
+# The three pairs with the strongest interaction: mean loss in each of the four cells (error
+# bars: sd; n: number of runs).
 # ```
 
 # %%
@@ -284,16 +287,17 @@ a.triples.head(10).round(4)
 # %% [markdown] tags=["lang-en"]
 # ## Trivariate
 #
-# For each triple we set its three switches to all eight values in {glue:text}`n_rows_used`
-# sampled runs, predict the loss with the surrogate, and average |Σ(−1)^{3−|bits|} f| / 8, the
-# third-order difference, as the three-way strength. The strongest triple is
-# {glue:text}`triple_top` at {glue:text}`triple_top_s:.4f`; the median over the 120 triples is
-# {glue:text}`triple_median_s:.4f`, against {glue:text}`pair_top_s:.4f` for the strongest pair.
+# For each triple, we set its three switches to each of the eight on/off combinations in
+# {glue:text}`n_rows_used` sampled runs and predict the loss with the surrogate. The three-way
+# strength is the mean over these runs of |Σ(−1)^{3−|bits|} f| / 8, the third-order difference.
+# The strongest triple is {glue:text}`triple_top` at {glue:text}`triple_top_s:.4f`; the median
+# over the 120 triples is {glue:text}`triple_median_s:.4f`, against {glue:text}`pair_top_s:.4f`
+# for the interaction strength of the strongest pair.
 #
 # ```{glue:figure} fig_triples
 # :name: fig-shap-triples-en
 #
-# The three triples with the strongest three-way interaction, and the note's switches 1/2/3
+# The three triples with the strongest three-way interaction, and switches 1/2/3 of Note 1
 # (untie_attn_weights, use_rms_norm, use_std_residual, in alphabetical order): mean loss in the
 # eight cells.
 # ```
@@ -319,10 +323,11 @@ cells.round(4)
 # %% [markdown] tags=["lang-en"]
 # ### The "mirror"
 #
-# The note saw the eight cells of switches 1/2/3 perfectly symmetric: 101 and 010 best and worst,
-# 100 and 001 next. The table puts the observed cell means beside the cells of an additive model
-# (main effects only). Under an additive model f(bits) + f(complement) is the same for every
-# cell, so the ranking is necessarily mirror-symmetric. {glue:md}`mirror_en`
+# Note 1 found the eight cells of switches 1/2/3 perfectly symmetric: 101 and 010 are the best
+# and the worst cell, 100 and 001 the second best and the second worst. The table puts the
+# observed cell means beside the predictions of an additive model (main effects only). Under an
+# additive model, f(bits) + f(complement) is the same for every cell, so the ranking is
+# necessarily mirror-symmetric. {glue:md}`mirror_en`
 
 # %% [markdown] tags=["lang-zh"]
 # ## 小结

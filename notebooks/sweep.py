@@ -28,13 +28,12 @@
 # %% [markdown] tags=["lang-en"]
 # # The switch sweep
 #
-# **The question:** ten switches turn PT into Llama; how far apart are the switch
-# configurations in validation loss, and is that spread well beyond what a new random seed
-# changes?
+# **The question:** ten switches turn PT into Llama. How far apart in validation loss are the
+# switch configurations, and is that spread well beyond the change that a new seed alone brings?
 #
-# The lab's original study trained several hundred random switch configurations (the note
-# gives no total; see [the research notes](notes.md)). {glue:md}`design_en` Four reference configs are also
-# trained with several seeds to measure the seed-noise floor.
+# The lab's original study trained several hundred random switch configurations (Note 1 gives
+# no total; see [the research notes](notes.md)). {glue:md}`design_en` Four anchor configs are
+# also trained with several seeds each to measure the seed-noise floor.
 
 # %% tags=["parameters"]
 profile = "quick"  # smoke | quick | full (ptlab.profiles)
@@ -89,9 +88,9 @@ glue_value("loss_sd", ok["eval/loss"].std())
 # {download}`runs.csv <../generated/data/sweep/runs.csv>`。
 
 # %% [markdown] tags=["lang-en"]
-# Of {glue:text}`n_runs` runs, {glue:text}`n_ok` finished normally and {glue:text}`n_bad`
-# diverged or failed (left out below). The table lists the ten configs with the lowest
-# validation loss; every run's results can be downloaded as
+# Of {glue:text}`n_runs` runs, {glue:text}`n_ok` finished normally; the {glue:text}`n_bad` that
+# diverged or failed are left out below. The table lists the ten configs with
+# the lowest validation loss; the results of every run can be downloaded as
 # {download}`runs.csv <../generated/data/sweep/runs.csv>`.
 
 # %%
@@ -120,13 +119,13 @@ plt.close(fig)
 # ```{glue:figure} fig_dist
 # :name: fig-sweep-dist-en
 #
-# Left: validation loss of all runs that finished. Right: the loss with each switch on (True)
-# and off (False).
+# Left: validation loss of all runs that finished normally. Right: validation loss with each
+# switch on (True) and off (False).
 # ```
 #
-# Validation loss ranges from {glue:text}`loss_min:.3f` to {glue:text}`loss_max:.3f` with a
+# Validation loss ranges from {glue:text}`loss_min:.3f` to {glue:text}`loss_max:.3f`, with a
 # standard deviation of {glue:text}`loss_sd:.3f` across configs. The effects of the switches and
-# their interactions are left to the analysis chapters (XGBoost + SHAP and exact factorial
+# their interactions are left to the analysis chapters (XGBoost + SHAP, and exact factorial
 # effects).
 
 # %%
@@ -157,9 +156,9 @@ noise.round(4)
 # The seed-to-seed standard deviation of the four anchor configs (all off, all on, the first
 # five switches on, the last five on) lies between {glue:text}`noise_sd_min:.3f` and
 # {glue:text}`noise_sd_max:.3f`. All off and all on differ by {glue:text}`noise_gap:.3f`
-# nats/byte (positive: Llama is better), {glue:text}`noise_ratio:.1f` times the largest seed
-# sd; the spread across the sweep's configs is {glue:text}`spread_ratio:.1f` times it.
-# {glue:md}`spread_en`
+# nats/byte (a positive gap means Llama is better), {glue:text}`noise_ratio:.1f` times the
+# largest seed sd. The standard deviation across the sweep's configs is
+# {glue:text}`spread_ratio:.1f` times the largest seed sd. {glue:md}`spread_en`
 
 # %%
 ref = noise_df.loc[noise_df[list(SWITCHES)].all(axis=1) & noise_df["status"].eq("ok"), "wall_s"]
@@ -201,14 +200,14 @@ pd.Series(effect, name="median cost on − off").sort_values().round(3)
 # ```{glue:figure} fig_cost
 # :name: fig-sweep-cost-en
 #
-# Wall time of each run relative to the median of the all-on (Llama) config, grouped by each
-# switch on / off.
+# Wall time of each run relative to the median wall time of the all-on (Llama) config, grouped
+# by each switch on / off.
 # ```
 #
 # Relative cost ranges from {glue:text}`cost_min:.2f` to {glue:text}`cost_max:.2f`. The switch
-# that moves cost the most is {glue:text}`cost_switch`: turning it on changes the median cost
+# that changes the cost most is {glue:text}`cost_switch`: turning it on changes the median cost
 # by {glue:text}`cost_switch_delta:+.2f` (negative: faster). Wall times also reflect other
-# load on the machine; single outliers more likely come from load than from the config.
+# load on the machine, so single outliers more likely come from that load than from the config.
 
 # %% [markdown] tags=["lang-zh"]
 # ## 小结
@@ -227,7 +226,7 @@ pd.Series(effect, name="median cost on − off").sort_values().round(3)
 # - The sweep has {glue:text}`n_runs` runs ({glue:text}`n_ok` finished normally); validation
 #   loss ranges from {glue:text}`loss_min:.3f` to {glue:text}`loss_max:.3f`, with a standard
 #   deviation of {glue:text}`loss_sd:.3f` across configs.
-# - Seed noise: the largest seed sd is {glue:text}`noise_sd_max:.3f`, and the spread across
-#   configs is {glue:text}`spread_ratio:.1f` times it. {glue:md}`spread_en`
+# - Seed noise: the largest seed sd is {glue:text}`noise_sd_max:.3f`; the standard deviation
+#   across configs is {glue:text}`spread_ratio:.1f` times as large. {glue:md}`spread_en`
 # - All off (PT) and all on (Llama) differ by {glue:text}`noise_gap:.3f` nats/byte.
 # - The switches' effects and interactions are the subject of the SHAP and variance chapters.

@@ -32,18 +32,19 @@
 #
 # **The question:** does use_rms_norm only widen the loss distribution, or does it also move the
 # mean loss? And with the SHAP surrogate's approximation set aside, how large are the exact
-# effects of the switches and their interactions, and how uncertain?
+# effects of the switches and their interactions, and how uncertain are they?
 #
 # Note 2 (see [the research notes](notes.md)) argues that use_rms_norm does not raise or lower
-# the loss across the board but widens its distribution, so the other switches' effects turn
-# noisy when it is on. This
-# chapter first reproduces the note's conditional comparisons (box, violin, histogram + KDE,
-# ECDF and a stats bar), then tests the variance claim directly: a Brown–Forsythe test on the
-# residuals of the mean model ({ref}`Brown & Forsythe, 1974 <ref-brown-forsythe-1974-en>`;
-# Holm-corrected), and a location–scale model of mean and
-# log-variance together. Finally, since the switches are binary, ordinary least squares on
-# ±1-coded switches gives the exact factorial effects, with the error term from replicate seeds,
-# set beside the SHAP ranking. Switch numbers follow the previous chapter's univariate ranking.
+# the loss across the board but widens the loss distribution, so that the effects of the other
+# switches turn noisy when use_rms_norm is on. This chapter first reproduces the conditional
+# comparisons of Note 2 (box plots, violin plots, histograms + KDE, ECDFs and bar charts of
+# summary statistics). It then tests the variance claim directly in two ways: a Brown–Forsythe
+# test on the residuals of the mean model
+# ({ref}`Brown & Forsythe, 1974 <ref-brown-forsythe-1974-en>`; Holm-corrected), and a
+# location–scale model that fits the mean and the log-variance together. Finally, because the
+# switches are binary, ordinary least squares on the ±1-coded switches gives the exact factorial
+# effects; the error term comes from replicate seeds, and the effects are set beside the SHAP
+# ranking. Switch numbers follow the univariate ranking of the previous chapter.
 
 # %% tags=["parameters"]
 profile = "quick"  # smoke | quick | full (ptlab.profiles)
@@ -90,10 +91,10 @@ glue_value("s3", s3)
 # ## 条件分布比较
 
 # %% [markdown] tags=["lang-en"]
-# In these data ({glue:text}`n` runs) switches 1, 2 and 3 are {glue:text}`s1`, {glue:text}`s2`
-# and {glue:text}`s3`. The numbers come from this run's ranking and need not match the note's
-# (untie_attn_weights, use_std_residual, use_rms_norm); where we test the note's claims we use
-# switch names.
+# In these data ({glue:text}`n` runs), switches 1, 2 and 3 are {glue:text}`s1`, {glue:text}`s2`
+# and {glue:text}`s3`. The numbers come from the ranking on these data and need not match those
+# of Note 1 (untie_attn_weights, use_std_residual, use_rms_norm); where we test the claims of
+# the notes, we refer to the switches by name.
 #
 # ## Conditional comparisons
 
@@ -156,7 +157,7 @@ pd.concat([V.stats_table(cmp13), V.stats_table(cmp123), V.stats_table(cmp5)]).ro
 # The loss with each of the top five switches on and off.
 # ```
 #
-# The table gives each condition's count, mean, std, min, quartiles and max.
+# The table gives, for each condition, the number of runs, mean, sd, min, quartiles and max.
 
 # %%
 order = E.resolvable_order(t.X, need_residual_df=noise is None)
@@ -190,15 +191,17 @@ var_table.round(4)
 # %% [markdown] tags=["lang-en"]
 # ## Variance tests
 #
-# For each switch we split the residuals of the mean model (all interactions up to order
-# {glue:text}`mean_order` that the design resolves) by the switch being on or off and run a
-# Brown–Forsythe test (Levene centred on the median), Holm-corrected over the ten switches:
-# {glue:text}`n_var_sig` switches significantly change the spread. With a mean model of main
-# effects only, the interactions stay in the residuals, and {glue:text}`n_var_sig1` switches are
-# significant; the difference shows how much of the "variance" is really interaction. The
-# location–scale model fits mean and log-variance together; its sd ratio is the on/off ratio of
-# residual sds with a 95% CI (the two-step estimate shrinks ratios toward 1, so the
-# Brown–Forsythe test decides and the location–scale model gives the direction).
+# For each switch, we split the residuals of the mean model (with all interactions up to order
+# {glue:text}`mean_order` that the design resolves) into runs with the switch on and runs with
+# it off, and compare the two groups with a Brown–Forsythe test (Levene's test centred on the
+# median), Holm-corrected over the ten switches: {glue:text}`n_var_sig` switches significantly
+# change the spread of the residuals. With a mean model of main effects only, the interactions
+# stay in the residuals, and {glue:text}`n_var_sig1` switches are significant; the difference
+# shows how much of the "variance" is really interaction. The location–scale model fits the mean
+# and the log-variance together. In the table, its sd ratio is the ratio of the residual sds
+# with the switch on and off, with a 95% CI. The two-step estimate shrinks these ratios toward 1,
+# so the Brown–Forsythe test decides significance and the location–scale model only gives the
+# direction.
 
 # %%
 rms = vt.set_index("switch").loc["use_rms_norm"]
@@ -258,27 +261,30 @@ q3.round(4)
 # Holm 校正 p 值，以及残差标准差比与 Brown–Forsythe 检验的 Holm 校正 p 值，并据此归类。
 
 # %% [markdown] tags=["lang-en"]
-# ## The note's three questions
+# ## The three questions of Note 2
 #
 # **The claim.** {glue:md}`rms_en`
 #
-# **Question 1: why is the SHAP value of use_rms_norm small when it is off?** SHAP measures a
-# switch's marginal contribution relative to the average prediction, not the loss itself. Here
-# the mean SHAP of use_rms_norm is {glue:text}`rms_shap_on:+.4f` with it on and
-# {glue:text}`rms_shap_off:+.4f` with it off; the loss sd is {glue:text}`rms_sd_on:.4f` (on) and
-# {glue:text}`rms_sd_off:.4f` (off). The sign of each group's SHAP only says which side has the
-# lower mean loss; its size follows from the difference of the means and the share of runs in
-# each group, not from the variance.
+# **Question 1: why is the SHAP value of use_rms_norm small when the switch is off?** SHAP
+# measures a switch's marginal contribution relative to the average prediction, not the loss
+# itself. In these data, the mean SHAP value of use_rms_norm is {glue:text}`rms_shap_on:+.4f`
+# with the switch on and {glue:text}`rms_shap_off:+.4f` with it off; the loss sd is
+# {glue:text}`rms_sd_on:.4f` (on) and {glue:text}`rms_sd_off:.4f` (off). The sign of each
+# group's mean SHAP value only says which group has the lower mean loss. Its size follows from
+# the difference between the group means and the share of runs in each group, not from the
+# variance.
 #
-# **Question 2: why does switch 1's SHAP split by use_rms_norm in the dependence plot?** If the
-# effect of untie_attn_weights did not depend on use_rms_norm, the two colours would overlap. The
-# sd of the untie_attn_weights SHAP values is {glue:text}`u_sd_rms_on:.4f` with use_rms_norm on
-# and {glue:text}`u_sd_rms_off:.4f` with it off. {glue:md}`pair13_en` The split is an
-# interaction, and the interval above says whether it stands out from the noise.
+# **Question 2: why does the SHAP value of untie_attn_weights (switch 1 of Note 1) split by
+# use_rms_norm in the dependence plot?** If the effect of untie_attn_weights did not depend on
+# use_rms_norm, the two colours would overlap. The sd of the untie_attn_weights SHAP values is
+# {glue:text}`u_sd_rms_on:.4f` with use_rms_norm on and {glue:text}`u_sd_rms_off:.4f` with it
+# off. {glue:md}`pair13_en` The split thus reflects an interaction; whether the interaction stands
+# out from the noise depends on the confidence interval above.
 #
-# **Question 3: do the top five switches act through the mean or the spread?** The table gives
-# each switch's main effect (on − off) with its Holm-adjusted p-value, and the residual sd ratio
-# with the Holm-adjusted Brown–Forsythe p-value, and classifies the switch accordingly.
+# **Question 3: do the top five switches act through the mean or through the spread?** For each
+# switch, the table gives the main effect (on − off) with its Holm-adjusted p-value and the
+# residual sd ratio with its Holm-adjusted Brown–Forsythe p-value, and classifies the switch
+# accordingly.
 
 # %%
 rho, rho_p = E.compare_rankings(uni, eff)
@@ -315,16 +321,16 @@ E.significant(eff).head(20).round(4)
 # %% [markdown] tags=["lang-en"]
 # ## Exact factorial effects
 #
-# Least squares on ±1-coded switches with every interaction up to order {glue:text}`mean_order`
-# that the design resolves (R² = {glue:text}`r2_exact:.3f`). The error term comes from
-# {glue:text}`noise_source_en`: sd {glue:text}`noise_sd:.4f` on {glue:text}`noise_dof` degrees of
-# freedom.
+# We fit least squares on the ±1-coded switches, with every interaction up to order
+# {glue:text}`mean_order` that the design resolves (R² = {glue:text}`r2_exact:.3f`). The error
+# term comes from {glue:text}`noise_source_en`: sd {glue:text}`noise_sd:.4f` on
+# {glue:text}`noise_dof` degrees of freedom.
 #
 # ```{glue:figure} fig_forest
 # :name: fig-var-forest-en
 #
-# The 20 largest effects (on − off = 2β) with 95% CIs; red = significant after Holm correction;
-# the grey band is ± the seed sd of a single run, so effects inside it are smaller than seed noise.
+# The 20 largest effects (on − off = 2β) with 95% CIs; red: significant after Holm correction.
+# The grey band is ± the seed sd of a single run; effects inside it are smaller than seed noise.
 # ```
 #
 # {glue:md}`eff_en` The table lists the significant terms (up to 20); below_noise marks effects

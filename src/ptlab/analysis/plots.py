@@ -37,7 +37,7 @@ def shap_summary(t: SwitchTable, values: np.ndarray, number: dict[str, int]):
         plot_size=None,
         color_bar=False,
     )
-    ax1.set_title("SHAP (red = on 开, blue = off 关)")
+    ax1.set_title("SHAP（红 = 开 · red = on，蓝 = 关 · blue = off）")
     ax2 = fig.add_subplot(1, 2, 2)
     m = np.abs(values[:, idx]).mean(axis=0)
     ax2.barh(numbered(order, number)[::-1], m[::-1], color="#1f77b4")
@@ -67,7 +67,11 @@ def pair_heatmap(t: SwitchTable, iv: np.ndarray, number: dict[str, int]):
         annot_kws={"size": 7},
         mask=np.eye(len(order), dtype=bool),
     )
-    ax.set(title="二元交互强度 · mean |interaction|", xlabel="switch #", ylabel="switch #")
+    ax.set(
+        title="二元交互强度 · mean |interaction|",
+        xlabel="开关编号 · switch #",
+        ylabel="开关编号 · switch #",
+    )
     fig.tight_layout()
     return fig
 
@@ -140,8 +144,9 @@ def comparison_panels(long: pd.DataFrame, title: str):
     for ax in axes[:2]:
         ax.tick_params(axis="x", labelsize=7)
     axes[4].tick_params(axis="x", labelsize=7)
-    axes[0].set_title("box"), axes[1].set_title("violin"), axes[2].set_title("hist + KDE")
-    axes[3].set_title("ECDF"), axes[4].set_title("stats")
+    axes[0].set_title("箱线图 · box"), axes[1].set_title("小提琴图 · violin")
+    axes[2].set_title("直方图 + KDE · hist + KDE")
+    axes[3].set_title("ECDF"), axes[4].set_title("统计量 · stats")
     fig.suptitle(title)
     fig.tight_layout()
     return fig
@@ -156,10 +161,10 @@ def forest(effects: pd.DataFrame, noise_sd: float, top: int = 20):
     colors = np.where(e["p_adjusted"] < 0.05, "#c44e52", "#8c8c8c")
     ax.hlines(y, 2 * e["ci_low"], 2 * e["ci_high"], colors=colors, lw=1.5)
     ax.scatter(2 * e["estimate"], y, c=colors, zorder=3, s=14)
-    ax.axvspan(-noise_sd, noise_sd, color="#dddddd", zorder=0, label="± seed sd")
+    ax.axvspan(-noise_sd, noise_sd, color="#dddddd", zorder=0, label="± 种子标准差 · seed sd")
     ax.axvline(0, color="k", lw=0.8)
     ax.set_yticks(y, e["term"], fontsize=7)
-    ax.set_xlabel("effect on − off (2β)")
+    ax.set_xlabel("效应 · effect on − off (2β)")
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     return fig
