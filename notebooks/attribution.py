@@ -9,7 +9,7 @@
 #     language: python
 #     name: python3
 #   ptlab:
-#     seconds: {smoke: 15, quick: 660}  # measured on the 2-core CPU
+#     seconds: {smoke: 15, quick: 552}  # measured on the 2-core CPU
 #     depends: []
 #     profiles:
 #       smoke: {d_model: 32, n_layers: 2, n_heads: 2, seq_len: 32, ar_steps: 30, llada_steps: 30, dream_steps: 20, n_windows: 8, n_verify: 16, n_random: 5, n_subsets: 20, n_shapley: 3, n_boot: 50}

@@ -9,7 +9,7 @@
 #     language: python
 #     name: python3
 #   ptlab:
-#     seconds: {smoke: 15, quick: 110}  # measured on the 2-core CPU
+#     seconds: {smoke: 15, quick: 57}  # measured on the 2-core CPU
 #     depends: []
 #     profiles:
 #       smoke: {seeds: 2}

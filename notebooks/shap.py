@@ -9,7 +9,7 @@
 #     language: python
 #     name: python3
 #   ptlab:
-#     seconds: {smoke: 15, quick: 25}  # measured on the 2-core CPU
+#     seconds: {smoke: 15, quick: 26}  # measured on the 2-core CPU
 #     depends: [sweep]
 #     profiles:
 #       smoke: {n_boot: 5, n_rows: 50}

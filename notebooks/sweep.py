@@ -9,7 +9,7 @@
 #     language: python
 #     name: python3
 #   ptlab:
-#     seconds: {smoke: 25, quick: 1240}  # measured on the 2-core CPU
+#     seconds: {smoke: 25, quick: 1059}  # measured on the 2-core CPU
 #     depends: []
 #     profiles:
 #       smoke: {design: random, n_configs: 24, noise_seeds: 2}

@@ -9,7 +9,7 @@
 #     language: python
 #     name: python3
 #   ptlab:
-#     seconds: {smoke: 10, quick: 15}  # measured on the 2-core CPU
+#     seconds: {smoke: 10, quick: 13}  # measured on the 2-core CPU
 #     depends: [sweep]
 # ---
 
