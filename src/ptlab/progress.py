@@ -71,13 +71,8 @@ class ConsoleProgress:
         log: Callable[[str], None] = print,  # the runner passes a flushing one
         every: float = 15.0,
     ) -> None:
-        self.path, self.label, self.expected_s, self.log, self.every = (
-            Path(path),
-            label,
-            expected_s,
-            log,
-            every,
-        )
+        self.path = Path(path)
+        self.label, self.expected_s, self.log, self.every = label, expected_s, log, every
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 

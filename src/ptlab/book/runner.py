@@ -270,16 +270,16 @@ def ensure_book(
     plan = build_plan(book, profile)
     if plan:
         log(describe_plan(book, plan))
-    ran = []
-    for ch in book.ordered():
-        params = params_in_force(book, ch, profile)
-        state, reason = chapter_state(book, ch, params)
-        if state != "fresh":
-            log(f"ptlab: executing chapter {ch.name} ({params['profile']}; {reason})")
-            rec = run_chapter(book, ch, params, progress, log)
-            log(f"ptlab: chapter {ch.name} done in {fmt_duration(rec['exec_seconds'])}")
-            ran.append(ch.name)
-        elif any(not (book.book_dir / lang / f"{ch.name}.ipynb").exists() for lang in LANGS):
+    for ch, params in plan:
+        reason = chapter_state(book, ch, params)[1] or "an upstream chapter was re-executed"
+        log(f"ptlab: executing chapter {ch.name} ({params['profile']}; {reason})")
+        rec = run_chapter(book, ch, params, progress, log)
+        log(f"ptlab: chapter {ch.name} done in {fmt_duration(rec['exec_seconds'])}")
+    ran = [ch.name for ch, _ in plan]
+    for ch in book.ordered():  # fresh chapters whose language pages are missing
+        if ch.name not in ran and any(
+            not (book.book_dir / lang / f"{ch.name}.ipynb").exists() for lang in LANGS
+        ):
             import nbformat
 
             nb = nbformat.read(book.generated / f"{ch.name}.ipynb", as_version=4)
@@ -291,11 +291,12 @@ def build_plan(book: Book, profile: str | None = None) -> list[tuple[Chapter, di
     """The chapters a build will execute, in order: the missing or stale ones and every chapter
     downstream of them."""
     plan: list[tuple[Chapter, dict[str, Any]]] = []
+    planned: set[str] = set()
     for ch in book.ordered():
         params = params_in_force(book, ch, profile)
-        upstream_runs = any(d in {c.name for c, _ in plan} for d in ch.depends)
-        if upstream_runs or chapter_state(book, ch, params)[0] != "fresh":
+        if planned & set(ch.depends) or chapter_state(book, ch, params)[0] != "fresh":
             plan.append((ch, params))
+            planned.add(ch.name)
     return plan
 
 
