@@ -9,9 +9,8 @@ import time
 import torch
 from _util import machine
 
-from ptlab.attribution import scores as sc
-from ptlab.attribution.family import FamilySpec, eval_set
-from ptlab.attribution.losses import sequence_losses
+from ptlab.attribution import FamilySpec, eval_set, integrated_gradients
+from ptlab.attribution.losses import gated_losses
 from ptlab.models import build_model
 
 
@@ -19,7 +18,7 @@ def per_head_loop(model, es, n_steps: int) -> torch.Tensor:
     """IG of head h alone along its own path (others at 1): N × n_steps forward/backward."""
     import numpy as np
 
-    N = model.cfg.n_layers * model.cfg.n_heads
+    N = model.cfg.n_gates
     x, w = np.polynomial.legendre.leggauss(n_steps)
     out = torch.zeros(N)
     for h in range(N):
@@ -27,25 +26,26 @@ def per_head_loop(model, es, n_steps: int) -> torch.Tensor:
             a = torch.ones(es.tokens.shape[0], N)
             a[:, h] = float(sk)
             a.requires_grad_(True)
-            sequence_losses(model, es.objective, a, *es.args).mean().backward()
+            gated_losses(model, a, *es.args).mean().backward()
             out[h] += wk * a.grad[:, h].sum()
     return out
 
 
 def main(n_steps: int = 32) -> None:
-    spec = FamilySpec()
+    spec = FamilySpec.from_profile("quick")
     model = build_model(spec.model_config("ar")).eval()
-    es = eval_set("code", 64, spec, "ar")
+    es = eval_set("code", 64, model)
     t0 = time.perf_counter()
-    sc.integrated_gradients(model, es.tokens, 0.0, n_steps)
+    integrated_gradients(model, es, 0.0, n_steps)
     t_all = time.perf_counter() - t0
     t0 = time.perf_counter()
     per_head_loop(model, es, n_steps)
     t_loop = time.perf_counter() - t0
-    N = spec.n_layers * spec.n_heads
+    N = spec.n_gates
     print(f"machine: {machine()}")
     print(
-        f"IG, all {N} heads in one pass (captum, {n_steps} steps, 64 windows × {spec.seq_len}): "
+        f"IG, all {N} heads in one pass (captum, {n_steps} steps, "
+        f"64 windows × {spec.backbone.seq_len}): "
         f"{t_all:.2f} s; per-head loop (reference): {t_loop:.1f} s; ratio {t_loop / t_all:.1f}x"
     )
 

@@ -14,7 +14,7 @@ from _util import best_of, machine  # noqa: E402
 
 from ptlab.models import SWITCHES, all_off, all_on, build_model  # noqa: E402
 from ptlab.profiles import PROFILES  # noqa: E402
-from ptlab.train import TrainConfig, causal_loss, make_optimizer  # noqa: E402
+from ptlab.train import TrainConfig, batch_loss, make_optimizer  # noqa: E402
 
 
 def step_time(cfg, batch, steps: int) -> float:
@@ -24,7 +24,7 @@ def step_time(cfg, batch, steps: int) -> float:
 
     def run():
         for _ in range(steps):
-            loss, _ = causal_loss(model, batch)
+            loss = batch_loss(model, batch, seed=0, step=0)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

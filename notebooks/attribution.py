@@ -12,7 +12,7 @@
 #     seconds: {smoke: 15, quick: 552}  # measured on the 2-core CPU
 #     depends: []
 #     profiles:
-#       smoke: {d_model: 32, n_layers: 2, n_heads: 2, seq_len: 32, ar_steps: 30, llada_steps: 30, dream_steps: 20, n_windows: 8, n_verify: 16, n_random: 5, n_subsets: 20, n_shapley: 3, n_boot: 50}
+#       smoke: {n_windows: 8, n_verify: 16, n_random: 5, n_subsets: 20, n_shapley: 3, n_boot: 50}
 # ---
 
 # %% [markdown] tags=["lang-zh"]
@@ -63,16 +63,17 @@
 # opening the head lowers the loss (the head is "useful").
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | full (ptlab.profiles)
+profile = "quick"  # smoke | quick | full (ptlab.profiles): model sizes and step counts
 results_dir = "results"  # trained weights are cached in RESULTS_DIR/attribution
 seed = 0
-d_model = 64
-n_layers = 4
-n_heads = 4
-seq_len = 64
-ar_steps = 1000
-llada_steps = 1500
-dream_steps = 500  # adaptation steps on top of the AR checkpoint
+# 0 keeps the profile's value (quick: d_model 64, 4 layers, 4 heads, 64 bytes; 1000/1500/500 steps)
+d_model = 0
+n_layers = 0
+n_heads = 0
+seq_len = 0
+ar_steps = 0
+llada_steps = 0
+dream_steps = 0  # adaptation steps on top of the AR checkpoint
 n_windows = 64  # attribution windows per set (code, prose)
 n_verify = 128  # held-out verification windows
 n_steps = 32  # Gauss–Legendre nodes
@@ -89,31 +90,32 @@ import numpy as np
 import seaborn as sns
 from myst_nb import glue
 
-from ptlab.attribution.family import FamilySpec, train_family
+from ptlab.attribution import BASELINES, FamilySpec, StudySettings, run, show, train_family
 from ptlab.attribution.pruning import BAND_RATIOS
-from ptlab.attribution.study import BASELINES, StudySettings, run
+from ptlab.attribution.verdicts import best_note_strategy, sign_lines, sign_verdict
 from ptlab.book.glue import glue_text, glue_value
 from ptlab.book.plotting import setup_figures
 
 setup_figures()
 
 # %%
-spec = FamilySpec(d_model=d_model, n_layers=n_layers, n_heads=n_heads, seq_len=seq_len,
-                  ar_steps=ar_steps, llada_steps=llada_steps, dream_steps=dream_steps)
+spec = FamilySpec.from_profile(profile, d_model=d_model, n_layers=n_layers, n_heads=n_heads,
+                               seq_len=seq_len, ar_steps=ar_steps, llada_steps=llada_steps,
+                               dream_steps=dream_steps)
 models = train_family(spec, seed, Path(results_dir) / "attribution")
 settings = StudySettings(n_windows=n_windows, n_verify=n_verify, n_steps=n_steps,
                          n_random=n_random, n_subsets=n_subsets, n_shapley=n_shapley,
                          n_boot=n_boot)
-T = run(models, spec, settings)
-N = n_layers * n_heads
+T = run(models, settings)
+N, n_layers, n_heads = spec.n_gates, spec.backbone.n_layers, spec.backbone.n_heads
 glue_value("N", N)
 glue_text("baselines", "{" + ", ".join(f"{b:g}" for b in BASELINES) + "}")
 glue_text("bands", "/".join(f"{100 * r:g}" for r in BAND_RATIOS))
 glue_value("prune_pct", 100 * settings.prune_fraction)
 glue_value("n_windows", n_windows)
 glue_value("n_steps", n_steps)
-glue_value("max_rel_delta", T["stats"]["rel_delta"].max())
-T["stats"].set_index(["model", "set"]).round(4)
+glue_value("max_rel_delta", T.stats["rel_delta"].max())
+show(T.stats, ["model", "set"])
 
 # %% [markdown] tags=["lang-zh"]
 # ## 统计表
@@ -135,7 +137,7 @@ T["stats"].set_index(["model", "set"]).round(4)
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-for ax, (o, sc_) in zip(axes, T["scores"].items(), strict=True):
+for ax, (o, sc_) in zip(axes, T.scores.items(), strict=True):
     m = sc_["ig_code"].to_numpy().reshape(n_layers, n_heads)
     lim = np.abs(m).max()
     sns.heatmap(m, ax=ax, cmap="RdBu_r", center=0, vmin=-lim, vmax=lim, annot=True, fmt=".3f",
@@ -144,10 +146,9 @@ for ax, (o, sc_) in zip(axes, T["scores"].items(), strict=True):
 fig.tight_layout()
 glue("fig_heat", fig, display=False)
 plt.close(fig)
-corr = T["correlations"].set_index("model")
-glue_value("rho_cp_min", corr["IG code vs prose"].min())
-glue_value("rho_cp_max", corr["IG code vs prose"].max())
-corr.round(3)
+glue_value("rho_cp_min", T.correlations["ig_code_vs_prose"].min())
+glue_value("rho_cp_max", T.correlations["ig_code_vs_prose"].max())
+show(T.correlations, ["model"], digits=3)
 
 # %% [markdown] tags=["lang-zh"]
 # ```{glue:figure} fig_heat
@@ -176,29 +177,11 @@ corr.round(3)
 # importance, and IG with Shapley values.
 
 # %%
-st = T["stats"][T["stats"]["set"] == "code"].set_index("model")
-sign = T["sign"].set_index("model")
-lines_zh, lines_en = [], []
-for o in st.index:
-    L1, L0 = st.loc[o, "L(1)"], st.loc[o, "L(0)"]
-    pos, low = sign.loc[o, "heads IG>0"], sign.loc[o, "of them: removal lowers loss (LOO<0)"]
-    dl = sign.loc[o, "ΔL removing all IG>0 (held-out)"]
-    lines_zh.append(f"{o}：L(1) = {L1:.3f}，L(0) = {L0:.3f}，平均 IG = {(L1 - L0) / N:+.4f}；"
-                    f"{pos} 个头 IG > 0，其中 {low} 个单独移除后损失下降；同时移除全部 IG > 0 的头，"
-                    f"留出集损失变化 {dl:+.4f}。")
-    lines_en.append(f"{o}: L(1) = {L1:.3f}, L(0) = {L0:.3f}, mean IG = {(L1 - L0) / N:+.4f}; "
-                    f"{pos} heads have IG > 0, {low} of which lower the loss when removed alone; "
-                    f"removing all IG > 0 heads at once changes the held-out loss by {dl:+.4f}.")
-any_positive_mean = bool((st["L(1)"] > st["L(0)"]).any())
-glue_text("sign_zh", "\n".join(f"- {x}" for x in lines_zh))
-glue_text("sign_en", "\n".join(f"- {x}" for x in lines_en))
-glue_text("sign_verdict_zh", "本次运行中有模型的平均 IG 为正，即关闭全部注意力头反而使损失更低。"
-          if any_positive_mean else "本次运行中所有模型的 L(0) 都高于 L(1)，平均 IG 都为负，"
-          "与笔记中 b = 0 时“平均为正”的观察不同。")
-glue_text("sign_verdict_en", "In this run some model has a positive mean IG: switching all heads "
-          "off lowers its loss." if any_positive_mean else "In this run L(0) exceeds L(1) for "
-          "every model, so every mean IG is negative, unlike the note's positive means at b = 0.")
-T["sign"].set_index("model").round(4)
+glue_text("sign_zh", sign_lines(T.stats, T.sign)[0])
+glue_text("sign_en", sign_lines(T.stats, T.sign)[1])
+glue_text("sign_verdict_zh", sign_verdict(T.stats)[0])
+glue_text("sign_verdict_en", sign_verdict(T.stats)[1])
+show(T.sign, ["model"])
 
 # %% [markdown] tags=["lang-zh"]
 # ## 符号问题：为什么平均归因可能为正？
@@ -230,9 +213,9 @@ T["sign"].set_index("model").round(4)
 # the two need not agree.
 
 # %%
-bl = T["baselines"]
-glue_value("max_bl_gap", bl[bl["baseline"] == 0.9]["IG(b)/(1−b) vs g: max abs diff"].max())
-bl.set_index(["model", "baseline"]).round(4)
+bl = T.baselines
+glue_value("max_bl_gap", bl[bl["baseline"] == 0.9]["max_abs_diff_vs_gradient"].max())
+show(bl, ["model", "baseline"])
 
 # %% [markdown] tags=["lang-zh"]
 # ## 基线的选择
@@ -250,7 +233,7 @@ bl.set_index(["model", "baseline"]).round(4)
 # −LOO changes with b as well (column "rho vs −LOO").
 
 # %%
-cv = T["curves"]
+cv = T.curves
 fig, axes = plt.subplots(1, 3, figsize=(15, 4), sharey=False)
 styles = {"abs_ig": "-", "signed_ig": "-", "layer_bands": "-", "michel": "--", "loo": "--",
           "greedy": ":"}
@@ -269,13 +252,11 @@ axes[0].legend(fontsize=7)
 fig.tight_layout()
 glue("fig_prune", fig, display=False)
 plt.close(fig)
-ver = T["verification"]
-note = ver[ver["strategy"].isin(["abs_ig", "signed_ig", "layer_bands"])]
-best = note.loc[note.groupby("model")["ΔL"].idxmin()].set_index("model")["strategy"]
+ver = T.verification
 glue_value("k30", int(ver["k"].iloc[0]))
-glue_text("best_zh", "；".join(f"{o} 上最好的是 {s}" for o, s in best.items()))
-glue_text("best_en", "; ".join(f"on {o} the best is {s}" for o, s in best.items()))
-ver.set_index(["model", "strategy"]).round(4)
+glue_text("best_zh", best_note_strategy(ver)[0])
+glue_text("best_en", best_note_strategy(ver)[1])
+show(ver, ["model", "strategy"])
 
 # %% [markdown] tags=["lang-zh"]
 # ## 剪枝策略
@@ -313,11 +294,11 @@ ver.set_index(["model", "strategy"]).round(4)
 
 # %%
 rel = ver[ver["strategy"].isin(["abs_ig", "signed_ig", "greedy", "random (mean)"])].pivot(
-    index="strategy", columns="model", values="ΔL/L")
+    index="strategy", columns="model", values="rel_delta_loss")
 glue_value("ar_rand", float(rel.loc["random (mean)", "ar"]))
 glue_value("llada_rand", float(rel.loc["random (mean)", "llada"]))
 glue_value("dream_rand", float(rel.loc["random (mean)", "dream"]))
-rel.round(4)
+rel.rename_axis(index="策略 · strategy", columns="模型 · model").round(4)
 
 # %% [markdown] tags=["lang-zh"]
 # ## 自回归与掩码扩散的比较

@@ -47,15 +47,15 @@ def test_two_configs_see_the_same_batches(monkeypatch):
 
 
 def test_divergence_ends_run_with_last_good_metrics(monkeypatch):
-    real = train.objective_loss
+    real = train.batch_loss
 
-    def poisoned(model, batch, seed, step, head_gates=None):
-        loss, acc = real(model, batch, seed, step, head_gates)
+    def poisoned(model, batch, seed, step, with_accuracy=False):
+        out = real(model, batch, seed, step, with_accuracy=with_accuracy)
         if model.training and step >= 20:
-            loss = loss * float("nan")
-        return loss, acc
+            return out * float("nan")
+        return out
 
-    monkeypatch.setattr(train, "objective_loss", poisoned)
+    monkeypatch.setattr(train, "batch_loss", poisoned)
     res = train.train(SMOKE_M, SMOKE_T.replace(steps=30, eval_every=10), seed=0)
     assert res["status"] == "diverged"
     assert res["metrics"]["steps_done"] == 20
@@ -72,8 +72,8 @@ def test_masked_diffusion_loss_on_fixed_noise():
     again = train.draw_noise((3, 8), seed=5, step=0)
     assert torch.equal(noise[0], again[0]) and torch.equal(noise[1], again[1])
     with torch.no_grad():
-        l1, _ = train.masked_diffusion_loss(model, tokens, noise)
-        l2, _ = train.masked_diffusion_loss(model, tokens, noise)
+        l1 = train.sequence_losses(model, tokens, noise).mean()
+        l2 = train.sequence_losses(model, tokens, noise).mean()
         assert l1.item() == l2.item()
         t, mask = noise
         noisy = torch.where(mask, torch.full_like(tokens, data.MASK), tokens)
@@ -86,7 +86,7 @@ def test_masked_diffusion_loss_on_fixed_noise():
         assert math.isclose(l1.item(), manual / 24, rel_tol=1e-5)
         # everything masked at t = 1: the plain mean cross-entropy over all tokens
         full = (torch.ones(3), torch.ones(3, 8, dtype=torch.bool))
-        lf, _ = train.masked_diffusion_loss(model, tokens, full)
+        lf = train.sequence_losses(model, tokens, full).mean()
         ce = F.cross_entropy(
             model(torch.full_like(tokens, data.MASK)).reshape(-1, 259), tokens.reshape(-1)
         )
@@ -122,3 +122,52 @@ def test_tensorboard_curves(tmp_path):
         SMOKE_M, SMOKE_T.replace(steps=4, eval_every=2), seed=0, tensorboard_dir=str(tmp_path)
     )
     assert list(tmp_path.glob("events.out.tfevents.*"))
+
+
+def test_shifted_masked_diffusion_predicts_the_next_byte_and_never_masks_position_zero():
+    torch.manual_seed(0)
+    cfg = all_on(d_model=16, n_layers=1, n_heads=2, seq_len=8, objective="shifted_masked_diffusion")
+    model = build_model(cfg).eval()
+    tokens = torch.randint(0, 256, (2, 8))
+    t, mask = train.draw_noise((2, 8), seed=3, step=0)
+    mask[:, 0] = True  # the loss must unmask position 0 itself
+    with torch.no_grad():
+        got = train.sequence_losses(model, tokens, (t, mask))
+        kept = mask.clone()
+        kept[:, 0] = False
+        logp = F.log_softmax(model(tokens.masked_fill(kept, data.MASK)), -1)
+        for b in range(2):
+            manual = sum(
+                -logp[b, i - 1, tokens[b, i]].item() / t[b].item()
+                for i in range(1, 8)
+                if kept[b, i]
+            )
+            assert math.isclose(got[b].item(), manual / 7, rel_tol=1e-5)
+
+
+def test_training_loss_is_the_mean_of_the_per_window_losses():
+    torch.manual_seed(0)
+    for objective in ("causal", "masked_diffusion", "shifted_masked_diffusion"):
+        model = build_model(SMOKE_M.replace(objective=objective)).eval()
+        batch = torch.randint(0, 256, (4, SMOKE_M.seq_len + 1))
+        with torch.no_grad():
+            loss = train.batch_loss(model, batch, seed=0, step=3)
+            tokens = batch if objective == "causal" else batch[:, :-1]
+            noise = None if objective == "causal" else train.draw_noise((4, 32), 0, 3)
+            per = train.sequence_losses(model, tokens, noise)
+        assert per.shape == (4,) and loss.item() == per.mean().item()
+
+
+def test_after_step_hook_runs_once_per_step_after_the_update():
+    calls = []
+
+    def hook(model, step):
+        calls.append((step, model.training))
+        with torch.no_grad():
+            model.lm_head.weight.zero_()
+
+    res = train.train(
+        SMOKE_M, SMOKE_T.replace(steps=3, eval_every=3), seed=0, after_step=hook, return_model=True
+    )
+    assert calls == [(0, True), (1, True), (2, True)]
+    assert not res["model"].lm_head.weight.any()  # the hook's change is what the model keeps

@@ -1,8 +1,12 @@
-"""Training and evaluation: objectives (causal, masked diffusion), AdamW + warm-up/cosine.
+"""Training and evaluation: one loss per objective, one loop (AdamW + warm-up/cosine).
 
-``train(model_cfg, train_cfg, seed)`` returns a plain dict (metrics, curve, status) that the
-sweep stores as one record. Everything random is derived from ``seed`` and the step index, so
-the same config and seed give the same eval loss bit for bit on the same CPU and thread count.
+``sequence_losses`` is the loss of every objective (causal, masked diffusion, shifted masked
+diffusion), per window; ``optimise`` is the one training loop (the sweep, the attribution family
+and the other studies all train through it, sparse training as an ``after_step`` hook);
+``train(model_cfg, train_cfg, seed)`` builds a model, runs the loop and returns a plain dict
+(metrics, curve, status) that the sweep stores as one record. Everything random is derived
+from ``seed`` and the step index, so the same config and seed give the same eval loss bit for
+bit on the same CPU and thread count.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,15 +89,8 @@ def resolve_device(name: str) -> torch.device:
 
 
 # --- objectives ------------------------------------------------------------------------------
-
-
-def causal_loss(model, batch: torch.Tensor, head_gates=None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Next-byte cross-entropy (nats per byte) and top-1 accuracy on a [B, T+1] window batch."""
-    logits = model(batch[:, :-1], head_gates=head_gates)
-    targets = batch[:, 1:]
-    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
-    acc = (logits.argmax(-1) == targets).float().mean()
-    return loss, acc
+# One loss per objective (``ModelConfig.objective``), written once as per-window losses; the
+# training and evaluation loss is their mean, and head attribution differentiates them per window.
 
 
 def draw_noise(
@@ -113,30 +111,62 @@ def draw_noise(
     )
 
 
-def masked_diffusion_loss(
-    model, tokens: torch.Tensor, noise: tuple[torch.Tensor, torch.Tensor], head_gates=None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """LLaDA's loss: masked tokens replaced by MASK, CE on them weighted by 1/t, / (B T).
+def sequence_losses(
+    model,
+    tokens: torch.Tensor,
+    noise: tuple[torch.Tensor, torch.Tensor] | None = None,
+    head_gates: torch.Tensor | None = None,
+    *,
+    with_accuracy: bool = False,
+):
+    """Per-window loss [B] of the model's objective (nats per byte); their mean is the loss.
 
-    Returns (loss, accuracy on the masked positions). ``tokens`` is [B, T] clean bytes.
+    * ``causal``: ``tokens`` [B, T+1]; mean next-byte cross-entropy of ``tokens[:, 1:]``.
+    * ``masked_diffusion`` (LLaDA, Nie et al. 2025, arXiv 2502.09992): ``tokens`` [B, T] clean
+      bytes, ``noise = (t [B], mask [B, T])``; masked bytes become MASK and the cross-entropy on
+      them, weighted by 1/t, is summed and divided by T (the estimator of the NLL bound).
+    * ``shifted_masked_diffusion`` (Dream, Ye et al. 2025, arXiv 2508.15487): the same masking,
+      but position i−1 predicts byte i (the AR model's logit alignment), so the divisor is T−1
+      and position 0 is never masked (nothing to its left predicts it).
+
+    ``with_accuracy`` also returns the top-1 accuracy over the predicted positions.
     """
-    t, mask = noise
-    noisy = tokens.masked_fill(mask, data.MASK)
-    logits = model(noisy, head_gates=head_gates)
-    ce = F.cross_entropy(logits.transpose(1, 2), tokens, reduction="none")  # [B, T]
-    loss = (ce * mask / t[:, None]).sum() / tokens.numel()
-    hits = ((logits.argmax(-1) == tokens) & mask).sum()
-    acc = hits / mask.sum().clamp(min=1)
-    return loss, acc
+    objective = model.cfg.objective
+    if objective == "causal":
+        logits = model(tokens[:, :-1], head_gates=head_gates)  # [B, T, V]
+        targets, weight = tokens[:, 1:], None
+    else:
+        if noise is None:
+            raise ValueError(f"the {objective} loss needs noise=(t, mask) (see draw_noise)")
+        t, mask = noise
+        if objective == "shifted_masked_diffusion":
+            mask = mask.clone()
+            mask[:, 0] = False
+        logits = model(tokens.masked_fill(mask, data.MASK), head_gates=head_gates)
+        targets, weight = tokens, mask / t[:, None]  # [B, T]
+        if objective == "shifted_masked_diffusion":
+            logits, targets, weight = logits[:, :-1], tokens[:, 1:], weight[:, 1:]
+    ce = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none")  # [B, T']
+    losses = ce.mean(dim=1) if weight is None else (ce * weight).sum(dim=1) / ce.shape[1]
+    if not with_accuracy:
+        return losses
+    hits = logits.argmax(-1) == targets
+    if weight is None:
+        return losses, hits.float().mean()
+    scored = weight > 0
+    return losses, (hits & scored).sum() / scored.sum().clamp(min=1)
 
 
-def objective_loss(model, batch: torch.Tensor, seed: int, step: int, head_gates=None):
-    """The model's own objective on a [B, T+1] window batch (masked diffusion uses [:, :T])."""
+def batch_loss(model, batch: torch.Tensor, seed: int, step: int, *, with_accuracy=False):
+    """The objective's mean loss on a [B, T+1] window batch (masked diffusion uses [:, :T] and
+    the noise draw of (seed, step)); with accuracy if asked."""
     if model.cfg.objective == "causal":
-        return causal_loss(model, batch, head_gates)
-    tokens = batch[:, :-1]
-    noise = draw_noise(tuple(tokens.shape), seed, step, tokens.device)
-    return masked_diffusion_loss(model, tokens, noise, head_gates)
+        tokens, noise = batch, None
+    else:
+        tokens = batch[:, :-1]
+        noise = draw_noise(tuple(tokens.shape), seed, step, tokens.device)
+    out = sequence_losses(model, tokens, noise, with_accuracy=with_accuracy)
+    return (out[0].mean(), out[1]) if with_accuracy else out.mean()
 
 
 @torch.no_grad()
@@ -147,7 +177,7 @@ def evaluate(model, batches: list[torch.Tensor]) -> tuple[float, float]:
     dev = next(model.parameters()).device
     losses, accs = [], []
     for i, b in enumerate(batches):
-        loss, acc = objective_loss(model, b.to(dev), seed=data.EVAL_SEED, step=i)
+        loss, acc = batch_loss(model, b.to(dev), seed=data.EVAL_SEED, step=i, with_accuracy=True)
         losses.append(loss.item())
         accs.append(acc.item())
     model.train(was_training)
@@ -168,75 +198,72 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
 
 
 def make_optimizer(model, cfg: TrainConfig) -> torch.optim.AdamW:
-    """AdamW with weight decay on matrices only (not on norm gains)."""
+    """AdamW with weight decay on matrices only: not on norm gains, nor on parameters marked
+    ``_no_weight_decay`` (cross-layer connection weights, as Hyper-Connections does)."""
     params = list(model.parameters())
+    decay = [p for p in params if p.dim() >= 2 and not getattr(p, "_no_weight_decay", False)]
+    chosen = {id(p) for p in decay}
     groups = [
-        {"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},
-        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
+        {"params": decay, "weight_decay": cfg.weight_decay},
+        {"params": [p for p in params if id(p) not in chosen], "weight_decay": 0.0},
     ]
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
 
 
-def train(
-    model_cfg: ModelConfig,
-    train_cfg: TrainConfig,
-    seed: int = 0,
+StepHook = Callable[[torch.nn.Module, int], None]
+
+
+@dataclass
+class Optimised:
+    """What the loop returns: status, the eval curve, and the counters train() reports."""
+
+    status: str  # ok | diverged
+    curve: list[dict[str, float]]
+    steps_done: int
+    train_time: float  # seconds inside training steps (evaluation excluded)
+
+
+def optimise(
+    model,
+    cfg: TrainConfig,
+    seed: int,
     *,
-    tensorboard_dir: str | None = None,
-    progress: bool = False,
-    return_model: bool = False,
-) -> dict[str, Any]:
-    """Train one model; returns metrics, curve and status (``ok`` or ``diverged``).
+    evals: list[torch.Tensor] | None = None,
+    after_step: StepHook | None = None,
+    bar=None,
+    writer=None,
+) -> Optimised:
+    """The training loop, the only one in ptlab: AdamW with warm-up + cosine on the train split.
 
-    A non-finite training or eval loss ends the run with status ``diverged`` and the metrics of
-    the last finite evaluation; it never raises.
+    Step s trains on ``data.get_batch(seed, s)`` with the model's objective (fresh noise per
+    step for masked diffusion), clips the gradient norm and steps the optimizer; then
+    ``after_step(model, s)`` runs (e.g. a sparsity projection). Every ``eval_every`` steps and
+    at the end the model is evaluated on ``evals``. A non-finite training or eval loss stops
+    the loop with status ``diverged``; it never raises.
     """
-    device = resolve_device(train_cfg.device)
-    corpus = data.load_corpus()
-    stream = corpus.tokens("train")
-    evals = data.eval_batches(
-        corpus.tokens("val"),
-        n_batches=train_cfg.eval_batches,
-        batch_size=train_cfg.eval_batch_size,
-        seq_len=model_cfg.seq_len,
-    )
-    torch.manual_seed(seed)
-    model = build_model(model_cfg).to(device)
-    opt = make_optimizer(model, train_cfg)
-    writer = None
-    if tensorboard_dir:
-        from torch.utils.tensorboard import SummaryWriter
-
-        writer = SummaryWriter(tensorboard_dir)
-
+    device = next(model.parameters()).device
+    stream = data.load_corpus().tokens("train")
+    opt = make_optimizer(model, cfg)
+    model.train()
     curve: list[dict[str, float]] = []
-    status, last = "ok", None
-    train_time, t0 = 0.0, time.perf_counter()
-    bar = None
-    if progress:
-        from ptlab.progress import progress_bar
-
-        bar = progress_bar(total=train_cfg.steps, desc="train", leave=False)
-    step = 0
-    for step in range(train_cfg.steps):
+    status, train_time, step = "ok", 0.0, 0
+    for step in range(cfg.steps):
         ts = time.perf_counter()
         batch = data.get_batch(
-            stream,
-            seed=seed,
-            step=step,
-            batch_size=train_cfg.batch_size,
-            seq_len=model_cfg.seq_len,
+            stream, seed=seed, step=step, batch_size=cfg.batch_size, seq_len=model.cfg.seq_len
         ).to(device)
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, train_cfg)
-        loss, _ = objective_loss(model, batch, seed, step)
+            g["lr"] = lr_at(step, cfg)
+        loss = batch_loss(model, batch, seed, step)
         if not torch.isfinite(loss):
             status = "diverged"
             break
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), train_cfg.grad_clip)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         opt.step()
+        if after_step is not None:
+            after_step(model, step)
         train_loss = loss.item()
         train_time += time.perf_counter() - ts
         if bar is not None:
@@ -244,40 +271,89 @@ def train(
             bar.set_postfix(loss=f"{train_loss:.3f}")
         if writer is not None:
             writer.add_scalar("train/loss", train_loss, step + 1)
-            writer.add_scalar("train/lr", lr_at(step, train_cfg), step + 1)
-        if (step + 1) % train_cfg.eval_every == 0 or step + 1 == train_cfg.steps:
+            writer.add_scalar("train/lr", lr_at(step, cfg), step + 1)
+        if evals is not None and ((step + 1) % cfg.eval_every == 0 or step + 1 == cfg.steps):
             ev_loss, ev_acc = evaluate(model, evals)
             if not math.isfinite(ev_loss):
                 status = "diverged"
                 break
-            last = {
-                "step": step + 1,
-                "train_loss": train_loss,
-                "eval_loss": ev_loss,
-                "eval_accuracy": ev_acc,
-            }
-            curve.append(last)
+            curve.append(
+                {
+                    "step": step + 1,
+                    "train_loss": train_loss,
+                    "eval_loss": ev_loss,
+                    "eval_accuracy": ev_acc,
+                }
+            )
             if writer is not None:
                 writer.add_scalar("eval/loss", ev_loss, step + 1)
                 writer.add_scalar("eval/accuracy", ev_acc, step + 1)
-    if bar is not None:
+    steps_done = step + 1 if status == "ok" else step
+    return Optimised(status, curve, steps_done, train_time)
+
+
+def train(
+    model_cfg: ModelConfig,
+    train_cfg: TrainConfig,
+    seed: int = 0,
+    *,
+    init_state: dict[str, torch.Tensor] | None = None,
+    after_step: StepHook | None = None,
+    tensorboard_dir: str | None = None,
+    progress: Any = False,
+    return_model: bool = False,
+) -> dict[str, Any]:
+    """Train one model; returns metrics, curve and status (``ok`` or ``diverged``).
+
+    The model is built under ``torch.manual_seed(seed)``, or starts from ``init_state`` (a
+    state dict, e.g. an AR checkpoint to adapt). ``progress`` is False, True (a bar of its own)
+    or an open progress bar to advance. A non-finite training or eval loss ends the run with
+    status ``diverged`` and the metrics of the last finite evaluation; it never raises.
+    """
+    device = resolve_device(train_cfg.device)
+    evals = data.eval_batches(
+        data.load_corpus().tokens("val"),
+        n_batches=train_cfg.eval_batches,
+        batch_size=train_cfg.eval_batch_size,
+        seq_len=model_cfg.seq_len,
+    )
+    torch.manual_seed(seed)
+    model = build_model(model_cfg)
+    if init_state is not None:
+        model.load_state_dict(init_state)
+    model.to(device)
+    writer = None
+    if tensorboard_dir:
+        from torch.utils.tensorboard import SummaryWriter
+
+        writer = SummaryWriter(tensorboard_dir)
+    bar = None if isinstance(progress, bool) or progress is None else progress
+    if progress is True:
+        from ptlab.progress import progress_bar
+
+        bar = progress_bar(total=train_cfg.steps, desc="train", leave=False)
+    t0 = time.perf_counter()
+    run = optimise(
+        model, train_cfg, seed, evals=evals, after_step=after_step, bar=bar, writer=writer
+    )
+    wall = time.perf_counter() - t0
+    if progress is True:
         bar.close()
     if writer is not None:
         writer.close()
-    wall = time.perf_counter() - t0
-    steps_done = step + 1 if status == "ok" else step
-    tokens = steps_done * train_cfg.batch_size * model_cfg.seq_len
+    last = run.curve[-1] if run.curve else None
+    tokens = run.steps_done * train_cfg.batch_size * model_cfg.seq_len
     metrics: dict[str, Any] = {
         "eval/loss": last["eval_loss"] if last else float("nan"),
         "eval/accuracy": last["eval_accuracy"] if last else float("nan"),
         "eval/bpb": last["eval_loss"] / LN2 if last else float("nan"),
         "eval/step": last["step"] if last else 0,
         "n_params": n_params(model),
-        "steps_done": steps_done,
-        "tokens_per_s": tokens / train_time if train_time > 0 else 0.0,
+        "steps_done": run.steps_done,
+        "tokens_per_s": tokens / run.train_time if run.train_time > 0 else 0.0,
         "wall_s": wall,
     }
-    out = {"status": status, "metrics": metrics, "curve": curve, "device": str(device)}
+    out = {"status": run.status, "metrics": metrics, "curve": run.curve, "device": str(device)}
     if return_model:
-        out["model"] = model
+        out["model"] = model.eval()
     return out

@@ -1,117 +1,121 @@
-"""One Llama backbone, three objectives: autoregressive, LLaDA-style masked diffusion from
-scratch, and Dream-style masked diffusion adapted from the AR checkpoint. Plus the attribution
-windows (code, prose) and the held-out verification windows.
+"""One Llama backbone, three members: autoregressive (``ar``), LLaDA-style masked diffusion from
+scratch (``llada``), and Dream-style shifted masked diffusion adapted from the AR checkpoint
+(``dream``). Plus the attribution windows (code, prose) and the held-out verification windows.
 
+Every member trains through ``ptlab.train.train`` (the one loop); its sizes and step counts come
+from the profile's ``attribution`` section (``ptlab.profiles``), and a chapter only overrides.
 Trained weights are cached under ``results/attribution`` keyed by a hash of the settings, so
 rerunning the chapter with other attribution parameters does not retrain.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from ptlab import data
-from ptlab.attribution.losses import EvalSet, fixed_noise, sequence_losses
-from ptlab.models import build_model
-from ptlab.models.config import all_on
-from ptlab.train import TrainConfig, draw_noise, lr_at, make_optimizer
+from ptlab.attribution.losses import EvalSet, fixed_noise
+from ptlab.models import ModelConfig, build_model
+from ptlab.models.config import SWITCHES, ConfigError
+from ptlab.profiles import profile_configs, study_section
+from ptlab.train import TrainConfig, train
+
+MEMBERS = ("ar", "llada", "dream")
+OBJECTIVE = {"ar": "causal", "llada": "masked_diffusion", "dream": "shifted_masked_diffusion"}
+STEP_FIELDS = ("ar_steps", "llada_steps", "dream_steps")
 
 
 @dataclass(frozen=True)
 class FamilySpec:
-    """Backbone size and the training budget of each objective."""
+    """The backbone, the shared optimisation settings, and each member's step count."""
 
-    d_model: int = 64
-    n_layers: int = 4
-    n_heads: int = 4
-    seq_len: int = 64
-    batch_size: int = 16
-    lr: float = 5e-3
-    ar_steps: int = 800
-    llada_steps: int = 1200
-    dream_steps: int = 400  # extra steps on top of the AR checkpoint
+    backbone: ModelConfig  # all switches on (Llama); each member sets its own objective
+    train: TrainConfig  # steps, warm-up and evaluation are set per member (train_config)
+    steps: tuple[int, int, int]  # ar, llada, dream (dream's on top of the AR checkpoint)
 
-    def model_config(self, objective: str):
-        return all_on(
-            d_model=self.d_model,
-            n_layers=self.n_layers,
-            n_heads=self.n_heads,
-            seq_len=self.seq_len,
-            objective="causal" if objective == "ar" else "masked_diffusion",
-        )
+    @classmethod
+    def from_profile(cls, profile: str = "quick", **overrides: Any) -> FamilySpec:
+        """The profile's attribution sizes; ``overrides`` name ModelConfig or TrainConfig
+        fields or ``ar_steps`` / ``llada_steps`` / ``dream_steps``; 0 or None keeps the
+        profile's value (how a chapter says "the profile's")."""
+        given = {k: v for k, v in overrides.items() if v not in (0, None)}
+        steps = list(study_section(profile, "attribution")["steps"])
+        for i, name in enumerate(STEP_FIELDS):
+            if name in given:
+                steps[i] = given.pop(name)
+        switches = {s: True for s in SWITCHES}
+        m, t = profile_configs(profile, {**switches, **given}, study="attribution")
+        if any(not isinstance(s, int) or s < 1 for s in steps):
+            raise ConfigError(f"step counts must be positive integers, got {steps}")
+        return cls(m, t, tuple(steps))
+
+    @property
+    def n_gates(self) -> int:
+        return self.backbone.n_gates
+
+    def model_config(self, member: str) -> ModelConfig:
+        return self.backbone.replace(objective=OBJECTIVE[member])
+
+    def train_config(self, member: str) -> TrainConfig:
+        """The shared settings with the member's steps, a 10 % warm-up, one final evaluation."""
+        steps = self.steps[MEMBERS.index(member)]
+        return self.train.replace(steps=steps, warmup_steps=max(1, steps // 10), eval_every=steps)
 
     def key(self, seed: int) -> str:
-        blob = json.dumps({**asdict(self), "seed": seed}, sort_keys=True)
+        blob = json.dumps(
+            {
+                "model": self.backbone.to_dict(),
+                "train": self.train.to_dict(),
+                "steps": self.steps,
+                "seed": seed,
+            },
+            sort_keys=True,
+        )
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
-
-def training_loss(model, objective: str, batch: torch.Tensor, seed: int, step: int):
-    """Mean loss of one training batch [B, T+1] under the objective (fresh noise per step)."""
-    tokens = batch[:, :-1]
-    if objective == "ar":
-        return sequence_losses(model, "ar", None, batch).mean()
-    t, mask = draw_noise(tuple(tokens.shape), seed, step)
-    if objective == "dream":
-        mask[:, 0] = False
-    return sequence_losses(model, objective, None, tokens, t, mask).mean()
-
-
-def fit(model, objective: str, steps: int, spec: FamilySpec, seed: int, progress=None) -> list:
-    """AdamW + warm-up/cosine on the train split; returns the training-loss curve."""
-    cfg = TrainConfig(
-        steps=steps, batch_size=spec.batch_size, lr=spec.lr, warmup_steps=max(1, steps // 10)
-    )
-    opt = make_optimizer(model, cfg)
-    stream = data.load_corpus().tokens("train")
-    model.train()
-    curve = []
-    for step in range(steps):
-        batch = data.get_batch(
-            stream, seed=seed, step=step, batch_size=spec.batch_size, seq_len=spec.seq_len
-        )
-        for g in opt.param_groups:
-            g["lr"] = lr_at(step, cfg)
-        loss = training_loss(model, objective, batch, seed, step)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        opt.step()
-        curve.append(loss.item())
-        if progress is not None:
-            progress.update(1)
-    model.eval()
-    return curve
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
 
 
 def train_family(
     spec: FamilySpec, seed: int = 0, cache_dir: str | Path | None = None, progress: bool = True
 ) -> dict:
-    """{"ar", "llada", "dream"} → trained model (eval mode); cached in ``cache_dir``."""
+    """{"ar", "llada", "dream"} → trained model (eval mode, on the CPU); cached in ``cache_dir``.
+
+    AR and LLaDA start from the same initialisation (``seed``); Dream starts from the trained
+    AR weights and adapts with its own batches and noise (``seed + 1``).
+    """
     cache = Path(cache_dir) / f"family-{spec.key(seed)}.pt" if cache_dir else None
-    models = {o: build_model(spec.model_config(o)) for o in ("ar", "llada", "dream")}
     if cache is not None and cache.exists():
         state = torch.load(cache, weights_only=True)
+        models = {o: build_model(spec.model_config(o)) for o in MEMBERS}
         for o, m in models.items():
             m.load_state_dict(state[o])
             m.eval()
         return models
     from ptlab.progress import progress_bar
 
-    total = spec.ar_steps + spec.llada_steps + spec.dream_steps
-    bar = progress_bar(total=total, desc="train AR/LLaDA/Dream", disable=not progress)
-    torch.manual_seed(seed)
-    models["ar"] = build_model(spec.model_config("ar"))
-    fit(models["ar"], "ar", spec.ar_steps, spec, seed, bar)
-    torch.manual_seed(seed)
-    models["llada"] = build_model(spec.model_config("llada"))
-    fit(models["llada"], "llada", spec.llada_steps, spec, seed, bar)
-    models["dream"].load_state_dict(models["ar"].state_dict())  # same parameters, bidirectional
-    fit(models["dream"], "dream", spec.dream_steps, spec, seed + 1, bar)
+    bar = progress_bar(total=sum(spec.steps), desc="train AR/LLaDA/Dream", disable=not progress)
+
+    def run(member: str, member_seed: int, init=None):
+        res = train(
+            spec.model_config(member),
+            spec.train_config(member),
+            member_seed,
+            init_state=init,
+            progress=bar,
+            return_model=True,
+        )
+        return res["model"].cpu()
+
+    models = {"ar": run("ar", seed), "llada": run("llada", seed)}
+    models["dream"] = run("dream", seed + 1, init=models["ar"].state_dict())
     bar.close()
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
@@ -138,6 +142,6 @@ def windows(kind: str, n: int, seq_len: int) -> torch.Tensor:
     )
 
 
-def eval_set(kind: str, n: int, spec: FamilySpec, objective: str) -> EvalSet:
-    """Windows of one kind with the objective's fixed evaluation noise."""
-    return fixed_noise(windows(kind, n, spec.seq_len), objective)
+def eval_set(kind: str, n: int, model) -> EvalSet:
+    """n windows of one kind with the fixed evaluation noise of the model's objective."""
+    return fixed_noise(windows(kind, n, model.cfg.seq_len), model.cfg.objective)

@@ -94,14 +94,14 @@ def band_sets(ig: np.ndarray, n_layers: int, n_heads: int, ratios=BAND_RATIOS) -
 
 def curve(model, es: EvalSet, sets: list[np.ndarray]) -> np.ndarray:
     """Loss after pruning each set."""
-    N = model.cfg.n_layers * model.cfg.n_heads
+    N = model.cfg.n_gates
     return losses_at_many(model, es, masks_from_sets(sets, N)).numpy()
 
 
 def greedy(model, es: EvalSet) -> tuple[np.ndarray, np.ndarray]:
     """Greedy oracle: at each step drop the head whose removal raises the loss least.
     Returns (order, losses for k = 0..N); N(N+1)/2 evaluations."""
-    N = model.cfg.n_layers * model.cfg.n_heads
+    N = model.cfg.n_gates
     pruned: list[int] = []
     losses = [float(losses_at_many(model, es, torch.ones(1, N))[0])]
     for _ in range(N):
@@ -115,7 +115,7 @@ def greedy(model, es: EvalSet) -> tuple[np.ndarray, np.ndarray]:
 
 def random_curves(model, es: EvalSet, n: int = 50, seed: int = 0) -> np.ndarray:
     """[n, N+1] loss curves of random orders."""
-    N = model.cfg.n_layers * model.cfg.n_heads
+    N = model.cfg.n_gates
     rng = np.random.default_rng(seed)
     sets = [s for _ in range(n) for s in prefix_sets(rng.permutation(N))]
     return curve(model, es, sets).reshape(n, N + 1)
@@ -123,7 +123,7 @@ def random_curves(model, es: EvalSet, n: int = 50, seed: int = 0) -> np.ndarray:
 
 def random_subsets(model, es: EvalSet, k: int, n: int = 200, seed: int = 1) -> np.ndarray:
     """Loss after pruning each of n random k-subsets (the note's verification reference)."""
-    N = model.cfg.n_layers * model.cfg.n_heads
+    N = model.cfg.n_gates
     rng = np.random.default_rng(seed)
     return curve(model, es, [rng.choice(N, k, replace=False) for _ in range(n)])
 

@@ -27,7 +27,9 @@ SWITCHES: tuple[str, ...] = (
     "use_single_message_attn",
 )
 
-OBJECTIVES = ("causal", "masked_diffusion")
+# The training objectives (one loss each: ptlab.train.sequence_losses). Both masked-diffusion
+# objectives attend bidirectionally; the shifted one aligns logits as an AR model does (Dream).
+OBJECTIVES = ("causal", "masked_diffusion", "shifted_masked_diffusion")
 
 
 class ConfigError(ValueError):
