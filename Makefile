@@ -44,6 +44,7 @@ bench: install
 	$(BIN)/python bench/sweep_throughput.py
 	$(BIN)/python bench/analysis_speed.py
 	$(BIN)/python bench/attribution_cost.py
+	$(BIN)/python bench/residual_cost.py
 
 clean:
 	rm -rf $(VENV) _build book/generated book/zh/*.ipynb book/en/*.ipynb

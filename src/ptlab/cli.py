@@ -97,6 +97,12 @@ def cli() -> None:
     "--design-seed", type=int, default=0, show_default=True, help="Seed of the random design."
 )
 @click.option(
+    "--variants",
+    default=None,
+    metavar="NAME,...",
+    help="Residual design: the variants to train (default all; the baseline is always in).",
+)
+@click.option(
     "--seeds", type=int, default=1, show_default=True, help="Replicate training seeds per config."
 )
 @click.option(
@@ -143,6 +149,7 @@ def sweep(
     n,
     p,
     design_seed,
+    variants,
     seeds,
     profile,
     executor,
@@ -173,7 +180,9 @@ def sweep(
                 raise InputError(f"{name} must be >= {lo}, got {v}")
         overrides = parse_assignments(sets)
         slurm_params = parse_assignments(slurm_sets, "--slurm", lambda k, v: guess(v))
-        rows = make_design(design, n=n, seed=design_seed, p=p)
+        names = [v.strip() for v in variants.split(",") if v.strip()] if variants else None
+        rows = make_design(design, n=n, seed=design_seed, p=p, variants=names)
+        residual = design == "residual"
         specs = plan_runs(
             study,
             rows,
@@ -182,6 +191,8 @@ def sweep(
             overrides=overrides,
             results_dir=results_dir,
             tensorboard_dir=tensorboard_dir,
+            section="residual" if residual else None,
+            time_eval=residual,
         )
         check_writable_dir(results_dir)
         store = ResultsStore(results_dir, study, create=not dry_run)

@@ -27,6 +27,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         ),
         # 16 windows a batch (not 8): at 30 steps the heads must matter for the attribution
         "attribution": dict(model={}, train=dict(batch_size=16), steps=(30, 30, 20)),
+        "residual": dict(model=dict(n_layers=3), train={}),
     },
     # 128 fractional-design runs in about 20 minutes on 2 CPU cores (README, "Performance").
     "quick": {
@@ -43,6 +44,9 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         # 4 layers so that the layer bands of Note 5 are not single heads; LLaDA gets 1.5x the AR
         # steps (a masked-diffusion loss sees ~half the targets), Dream 0.5x on top of AR
         "attribution": dict(model=dict(n_layers=4), train={}, steps=(1000, 1500, 500)),
+        # cross-layer connections need depth: 4 layers (the brief's tier 1 uses 6, too slow for
+        # every variant x 2 seeds in 20 min on 2 cores; measured in the residual chapter)
+        "residual": dict(model=dict(n_layers=4), train=dict(steps=400, eval_every=100)),
     },
     # the scale of the lab's notes: a GPU, or a Slurm array of one run per task
     "full": {
@@ -57,6 +61,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             eval_batch_size=64,
         ),
         "attribution": dict(model={}, train={}, steps=(5000, 7500, 2500)),
+        "residual": dict(model=dict(n_layers=8), train={}),
     },
 }
 DEFAULT_PROFILE = "quick"

@@ -40,6 +40,7 @@ class RunSpec:
     seed: int
     profile: str
     tensorboard_dir: str | None = None
+    time_eval: bool = False  # also time the eval forward pass against a baseline (same process)
 
     @property
     def run_id(self) -> str:
@@ -55,12 +56,18 @@ def plan_runs(
     overrides: dict[str, Any] | None = None,
     results_dir: str = "results",
     tensorboard_dir: str | None = None,
+    section: str | None = None,
+    time_eval: bool = False,
 ) -> list[RunSpec]:
-    """One spec per (design row, seed); switch names in ``overrides`` pin that switch."""
+    """One spec per (design row, seed); switch names in ``overrides`` pin that switch.
+
+    ``section`` names a study section of the profile (e.g. ``residual``: deeper models) that
+    applies before ``overrides``; ``time_eval`` makes each run time its eval forward pass.
+    """
     if not isinstance(seeds, int) or seeds < 1:
         raise ConfigError(f"--seeds must be a positive integer, got {seeds!r}")
     overrides = dict(overrides or {})
-    base_m, base_t = profile_configs(profile, overrides)  # validates every override
+    base_m, base_t = profile_configs(profile, overrides, study=section)  # validates overrides
     fixed = {k: v for k, v in overrides.items() if k in SWITCHES}
     specs = []
     for row in pin(design, fixed):
@@ -68,7 +75,14 @@ def plan_runs(
         for seed in range(seeds):
             specs.append(
                 RunSpec(
-                    study, str(results_dir), m, base_t.to_dict(), seed, profile, tensorboard_dir
+                    study,
+                    str(results_dir),
+                    m,
+                    base_t.to_dict(),
+                    seed,
+                    profile,
+                    tensorboard_dir,
+                    time_eval,
                 )
             )
     return specs
@@ -110,12 +124,16 @@ def execute_run(spec: RunSpec, threads: int | None = None) -> str:
         }
         tb = str(Path(spec.tensorboard_dir) / spec.study / rid) if spec.tensorboard_dir else None
         try:
-            res = train(
+            model_cfg, train_cfg = (
                 ModelConfig.from_dict(spec.model),
                 TrainConfig.from_dict(spec.train),
-                spec.seed,
-                tensorboard_dir=tb,
             )
+            res = train(
+                model_cfg, train_cfg, spec.seed, tensorboard_dir=tb, return_model=spec.time_eval
+            )
+            if spec.time_eval and res["status"] == "ok":
+                res["metrics"].update(eval_timing(res["model"], model_cfg, train_cfg))
+                record["connections"] = connection_weights(res["model"])
             record.update(status=res["status"], metrics=res["metrics"], curve=res["curve"])
             device = res["device"]
         except Exception as e:  # recorded, so that one bad config never stops a sweep
@@ -133,6 +151,65 @@ def execute_run(spec: RunSpec, threads: int | None = None) -> str:
         return record["status"]
     finally:
         store.release(rid)
+
+
+def connection_weights(model) -> dict[str, list]:
+    """The learned cross-layer weights of a residual variant as JSON lists (NaN → None), so
+    the chapter can plot them without the trained model; empty for other models."""
+    import math
+
+    get = getattr(model, "connection_weights", None)
+    if get is None:
+        return {}
+
+    def clean(x):
+        if isinstance(x, list):
+            return [clean(v) for v in x]
+        return None if isinstance(x, float) and math.isnan(x) else x
+
+    return {k: clean(v.double().tolist()) for k, v in get().items()}
+
+
+def eval_timing(model, model_cfg: ModelConfig, train_cfg: TrainConfig, repeats: int = 3) -> dict:
+    """Forward time per eval batch of the trained model and of the baseline at the same size,
+    measured here, interleaved (median of ``repeats`` passes each), so background load on a
+    shared machine hits both: ``eval_time_ms``, ``eval_time_baseline_ms``, ``eval_time_ratio``.
+    """
+    import statistics
+
+    import torch
+
+    from ptlab import data
+    from ptlab.models import build_model
+
+    batches = data.eval_batches(
+        data.load_corpus().tokens("val"),
+        n_batches=train_cfg.eval_batches,
+        batch_size=train_cfg.eval_batch_size,
+        seq_len=model_cfg.seq_len,
+    )
+    device = next(model.parameters()).device
+    base_cfg = ModelConfig.from_dict({**model_cfg.to_dict(), "residual": "baseline"})
+    baseline = build_model(base_cfg).to(device).eval()
+    model.eval()
+
+    @torch.no_grad()
+    def one_pass(m) -> float:
+        t0 = time.perf_counter()
+        for b in batches:
+            m(b[:, :-1].to(device))
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        return (time.perf_counter() - t0) * 1000 / len(batches)
+
+    one_pass(model)  # warm-up
+    one_pass(baseline)
+    ours, ref = [], []
+    for _ in range(repeats):
+        ours.append(one_pass(model))
+        ref.append(one_pass(baseline))
+    ms, base_ms = statistics.median(ours), statistics.median(ref)
+    return {"eval_time_ms": ms, "eval_time_baseline_ms": base_ms, "eval_time_ratio": ms / base_ms}
 
 
 def default_workers() -> int:
@@ -270,13 +347,23 @@ def run_study(
     results_dir: str = "results",
     workers: int | None = None,
     progress: bool = True,
+    section: str | None = None,
+    time_eval: bool = False,
 ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """Plan, run what is missing, and return (runs DataFrame, records) for exactly these runs.
 
     What chapters call: records of other profiles or designs in the same study are left out.
+    ``section`` and ``time_eval`` as in ``plan_runs``.
     """
     specs = plan_runs(
-        study, design, seeds=seeds, profile=profile, overrides=overrides, results_dir=results_dir
+        study,
+        design,
+        seeds=seeds,
+        profile=profile,
+        overrides=overrides,
+        results_dir=results_dir,
+        section=section,
+        time_eval=time_eval,
     )
     run_sweep(specs, "local", workers=workers, progress=progress)
     store = ResultsStore(results_dir, study)

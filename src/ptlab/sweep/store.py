@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import socket
 import tempfile
@@ -176,7 +177,12 @@ TABLE_COLUMNS = [
 
 
 def records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
-    """One row per run: switches as bool columns, seed, metrics, status, provenance columns."""
+    """One row per run: switches as bool columns, seed, metrics, status, provenance columns;
+    then the residual variant and the cost columns: ``eval/ppl`` = exp(eval/loss), the eval
+    forward time (where the run timed it), training step time, and FLOPs per token from the
+    closed form (``ptlab.models.flops_per_token``)."""
+    from ptlab.models import ModelConfig, flops_per_token
+
     rows = []
     for r in records:
         m = r.get("metrics", {})
@@ -192,15 +198,42 @@ def records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
             run_id=r["run_id"],
             profile=r.get("profile"),
             device=r.get("provenance", {}).get("device"),
+            residual=r["model"].get("residual", "baseline"),
+            **{"eval/ppl": math.exp(m["eval/loss"]) if "eval/loss" in m else float("nan")},
+            **{k: m.get(k, float("nan")) for k in TIMING_COLUMNS},
+            step_ms=_step_ms(r, m),
+            flops_per_token=flops_per_token(ModelConfig.from_dict(r["model"])),
         )
         rows.append(row)
-    cols = [*TABLE_COLUMNS, "eval/bpb", "error", "run_id", "profile", "device"]
+    cols = [
+        *TABLE_COLUMNS,
+        "eval/bpb",
+        "error",
+        "run_id",
+        "profile",
+        "device",
+        "residual",
+        "eval/ppl",
+        *TIMING_COLUMNS,
+        "step_ms",
+        "flops_per_token",
+    ]
     df = pd.DataFrame(rows, columns=cols)
     for s in SWITCHES:
         df[s] = df[s].astype(bool)
     if len(df):
-        df = df.sort_values([*SWITCHES, "seed"]).reset_index(drop=True)
+        df = df.sort_values([*SWITCHES, "residual", "seed"]).reset_index(drop=True)
     return df
+
+
+TIMING_COLUMNS = ("eval_time_ms", "eval_time_baseline_ms", "eval_time_ratio")
+
+
+def _step_ms(record: dict[str, Any], metrics: dict[str, Any]) -> float:
+    """Training step time (ms) from the run's tokens per second (evaluation excluded)."""
+    tps = metrics.get("tokens_per_s") or 0.0
+    tokens = record["train"]["batch_size"] * record["model"]["seq_len"]
+    return 1000 * tokens / tps if tps > 0 else float("nan")
 
 
 def load_results(study: str, results_dir: str | os.PathLike = DEFAULT_RESULTS_DIR) -> pd.DataFrame:
@@ -227,10 +260,20 @@ def curves_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
             rows.append(
                 {
                     **{s: bool(r["model"][s]) for s in SWITCHES},
+                    "residual": r["model"].get("residual", "baseline"),
                     "run_id": r["run_id"],
                     "seed": r["seed"],
                     **point,
                 }
             )
-    cols = [*SWITCHES, "run_id", "seed", "step", "train_loss", "eval_loss", "eval_accuracy"]
+    cols = [
+        *SWITCHES,
+        "residual",
+        "run_id",
+        "seed",
+        "step",
+        "train_loss",
+        "eval_loss",
+        "eval_accuracy",
+    ]
     return pd.DataFrame(rows, columns=cols)
