@@ -1,7 +1,8 @@
-"""The PT <-> Transformer model family: one configurable decoder."""
+"""The PT <-> Transformer model family: one configurable decoder and its residual variants."""
 
 from ptlab.models.config import (
     OBJECTIVES,
+    RESIDUALS,
     SWITCHES,
     ConfigError,
     ModelConfig,
@@ -13,23 +14,30 @@ from ptlab.models.model import (
     PTLM,
     attention_mask,
     build_model,
+    flops_per_token,
     n_params,
     param_count,
     param_count_table,
 )
+from ptlab.models.residual import ResidualLM, residual_extra_flops, residual_extra_params
 
 __all__ = [
     "OBJECTIVES",
+    "RESIDUALS",
     "SWITCHES",
     "ConfigError",
     "ModelConfig",
     "PTLM",
+    "ResidualLM",
     "all_off",
     "all_on",
     "attention_mask",
     "build_model",
     "default_ffn_hidden",
+    "flops_per_token",
     "n_params",
     "param_count",
     "param_count_table",
+    "residual_extra_flops",
+    "residual_extra_params",
 ]

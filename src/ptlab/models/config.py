@@ -1,7 +1,9 @@
-"""ModelConfig: the ten PT <-> Transformer switches plus size and objective.
+"""ModelConfig: the ten PT <-> Transformer switches plus size, objective and residual variant.
 
 False is the Probabilistic-Transformer side of every switch, True the Llama side, so
 ``ModelConfig()`` with every switch False is the causal PT and ``all_on()`` is a Llama decoder.
+``residual`` picks a cross-layer residual variant of the Llama decoder (``models.residual``);
+every variant other than ``baseline`` needs every switch on and the causal objective.
 """
 
 from __future__ import annotations
@@ -31,6 +33,29 @@ SWITCHES: tuple[str, ...] = (
 # objectives attend bidirectionally; the shifted one aligns logits as an AR model does (Dream).
 OBJECTIVES = ("causal", "masked_diffusion", "shifted_masked_diffusion")
 
+# The cross-layer residual variants (models/residual.py; the lab's note on Versions 1-4 plus two
+# published references); their order is the canonical row order.
+RESIDUALS: tuple[str, ...] = (
+    "baseline",
+    *(f"v1_m{k}" for k in range(1, 8)),
+    *(f"v1_m{k}_embed" for k in range(1, 8)),
+    "v2_m1",
+    "v2_m2",
+    "v2_m3",
+    "v3_m1",
+    "v3_m2",
+    "v3_m3_1",
+    "v3_m3_2",
+    "v3_m4_1",
+    "v3_m4_2",
+    *(f"v4_m{k}" for k in range(1, 8)),
+    *(f"v4_m1{c}" for c in "abcde"),
+    "v4_c",
+    "v4_d",
+    "denseformer",
+    "mudd",
+)
+
 
 class ConfigError(ValueError):
     """A config value that cannot work; the message names the field and what is allowed."""
@@ -57,6 +82,7 @@ class ModelConfig:
     vocab_size: int = VOCAB_SIZE
     ffn_hidden: int = 0  # 0 = Llama's rule: 8/3 d rounded up to a multiple of 16
     objective: str = "causal"
+    residual: str = "baseline"  # a name in RESIDUALS; to_dict() omits the default (run ids)
     rope_theta: float = 10000.0
     norm_eps: float = 1e-6
     init_std: float = 0.02  # linear layers; the embedding uses std 1 (see models.model)
@@ -94,6 +120,26 @@ class ModelConfig:
             )
         if self.vocab_size < VOCAB_SIZE:
             raise ConfigError(f"vocab_size must be >= {VOCAB_SIZE} (bytes + PAD, BOS, MASK)")
+        self._validate_residual()
+
+    def _validate_residual(self) -> None:
+        """A residual variant is a change to the Llama decoder: every switch on, causal."""
+        if self.residual not in RESIDUALS:
+            raise ConfigError(
+                f"residual must be one of {', '.join(RESIDUALS)}, got {self.residual!r}"
+            )
+        if self.residual == "baseline":
+            return
+        off = [s for s in SWITCHES if not getattr(self, s)]
+        if off:
+            raise ConfigError(
+                f"residual variant {self.residual} needs every switch on (the Llama backbone); "
+                f"off: {', '.join(off)}"
+            )
+        if self.objective != "causal":
+            raise ConfigError(
+                f"residual variant {self.residual} needs objective causal, got {self.objective!r}"
+            )
 
     # --- views -----------------------------------------------------------------------------
     @property
@@ -110,7 +156,10 @@ class ModelConfig:
         return {s: getattr(self, s) for s in SWITCHES}
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        d = dataclasses.asdict(self)
+        if d["residual"] == "baseline":  # run ids hash this dict; keep the pre-variant ids
+            del d["residual"]
+        return d
 
     def replace(self, **kw: Any) -> ModelConfig:
         return dataclasses.replace(self, **kw)

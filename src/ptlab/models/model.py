@@ -243,8 +243,13 @@ class PTLM(nn.Module):
         return self.lm_head(self.norm(s))
 
 
-def build_model(cfg: ModelConfig) -> PTLM:
-    """The model for ``cfg`` (float32, on the CPU; move it with ``.to(device)``)."""
+def build_model(cfg: ModelConfig) -> nn.Module:
+    """The model for ``cfg`` (float32, on the CPU; move it with ``.to(device)``): PTLM, or
+    ``residual.ResidualLM`` for a cross-layer residual variant (``cfg.residual != "baseline"``)."""
+    if cfg.residual != "baseline":
+        from ptlab.models.residual import ResidualLM  # residual.py builds on this module
+
+        return ResidualLM(cfg)
     return PTLM(cfg)
 
 
@@ -261,7 +266,10 @@ def param_count(cfg: ModelConfig) -> int:
     FFN d m (tied) | 2 d m (untied or tied-gated) | 3 d m (untied gated);
     norms d (parallel) or 2 d (sequential) if RMSNorm, else 0.
     blocks: n_layers if untie_layerwise_weights else 1.
+    plus the residual variant's connections (``residual.residual_extra_params``, 0 for baseline).
     """
+    from ptlab.models.residual import residual_extra_params  # residual.py imports this module
+
     d, m, V = cfg.d_model, cfg.ffn_hidden, cfg.vocab_size
     attn = 4 * d * d if cfg.untie_attn_weights else 2 * d * d
     if cfg.untie_attn_weights and not cfg.use_single_message_attn:
@@ -269,7 +277,35 @@ def param_count(cfg: ModelConfig) -> int:
     ffn = d * m * (1 + int(cfg.use_gated_ffn) + int(cfg.untie_ffn_weights))
     norms = d * (2 if cfg.use_ffn_after_attn else 1) if cfg.use_rms_norm else 0
     n_blocks = cfg.n_layers if cfg.untie_layerwise_weights else 1
-    return 2 * V * d + (d if cfg.use_rms_norm else 0) + n_blocks * (attn + ffn + norms)
+    backbone = 2 * V * d + (d if cfg.use_rms_norm else 0) + n_blocks * (attn + ffn + norms)
+    return backbone + residual_extra_params(cfg)
+
+
+def flops_per_token(cfg: ModelConfig) -> float:
+    """Training FLOPs per token (forward + backward): 6 N + 12 L T d n_msg + the variant's extra.
+
+    The README's convention (bench/train_throughput.py; PaLM's appendix B, Chowdhery et al. 2022,
+    https://arxiv.org/abs/2204.02311): N counts the weights applied per token outside the
+    embedding and the LM head (norm gains included, as the bench counts n_params - 2 V d), once
+    per layer application; 12 L T d is the attention scores and values at the full context T =
+    seq_len, doubled when each head sends two messages. Per application, the applied matmul
+    weights are attention 4 d^2 untied | 3 d^2 tied (V = K needs no matmul, W_O = W_Q^T does),
+    message 2 + 2 d^2 untied | + d^2 tied; FFN (2 + gated) d m (a tied W^T is still a matmul);
+    norms as in param_count. For the all-on decoder, N = param_count - 2 V d. The variant's extra
+    work is ``residual.residual_extra_flops`` (its docstring gives each formula).
+    """
+    from ptlab.models.residual import residual_extra_flops  # residual.py imports this module
+
+    d, m, L, T = cfg.d_model, cfg.ffn_hidden, cfg.n_layers, cfg.seq_len
+    two_messages = not cfg.use_single_message_attn
+    attn = (4 if cfg.untie_attn_weights else 3) * d * d
+    if two_messages:
+        attn += (2 if cfg.untie_attn_weights else 1) * d * d
+    ffn = (2 + int(cfg.use_gated_ffn)) * d * m
+    norms = d * (2 if cfg.use_ffn_after_attn else 1) if cfg.use_rms_norm else 0
+    applied = L * (attn + ffn + norms) + (d if cfg.use_rms_norm else 0)
+    attention = 12 * L * T * d * (2 if two_messages else 1)
+    return float(6 * applied + attention) + residual_extra_flops(cfg)
 
 
 def param_count_table(base: ModelConfig):

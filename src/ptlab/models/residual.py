@@ -1,0 +1,707 @@
+"""Cross-layer residual variants of the Llama decoder: V1-V4 of Note 3, DenseFormer, MUDDFormer.
+
+Contract. ``ResidualLM(cfg)`` is the all-on PTLM (pre-RMSNorm, RoPE on q and k, SwiGLU, untied
+LM head, no biases) with explicit attention (logits -> mask -> softmax -> @ v, since V3 and V4
+need the probabilities and the logits) and the cross-layer connections named by
+``cfg.residual`` (a name in ``config.RESIDUALS``). The backbone has PTLM's parameter names, so
+``variant.load_state_dict(ptlm.state_dict(), strict=False)`` fills it, and PTLM's init: under the
+same ``torch.manual_seed`` the backbone weights equal PTLM's bit for bit. The connection
+parameters live under ``connections.``, are initialised after the backbone and carry
+``p._no_weight_decay = True``. Note 3 is in book/en/notes.md; tested in tests/test_residual.py.
+
+Notation (layers m = 1..L in the formulas; the code's layer index is k = m - 1, and source i in a
+formula is index i - 1, except that source 0, the embedding, is index 0 of a list of states).
+u_m block input, a_m attention output, y_m MLP input, f_m MLP output, e = u_1 the embedding,
+N the RMSNorm of the sublayer. Baseline: a_m = Attn_m(N(u_m)); y_m = u_m + a_m;
+f_m = MLP_m(N(y_m)); u_{m+1} = y_m + f_m; logits = head(N(u_{L+1})).
+
+Decisions (each with a test where it can be tested):
+
+* Every variant, the baseline included, runs the same explicit attention, so timings compare
+  one code path; the explicit baseline equals PTLM's SDPA baseline to float rounding.
+* V1 ("replace the residual at the site by the sum of earlier outputs"): M1 attention site
+  y_m = a_m + sum_{i<m} a_i (u_m dropped); M2 the same with the sum divided by (m - 1); M3 MLP
+  site u_{m+1} = f_m + sum_{i<m} f_i (attention site standard); M4 = M3 with / (m - 1); M5 both
+  sites add the attention sum (y_m = a_m + sum_{i<m} a_i, u_{m+1} = f_m + sum_{i<m} a_i); M6
+  both add the MLP sum (y_m = a_m + sum_{i<m} f_i, u_{m+1} = f_m + sum_{i<m} f_i); M7 = M1 at the
+  attention site and M3 at the MLP site. M5-M7 are not divided (the note says so).
+* V1 literal reading at m = 1: the empty sum is 0 and 1/(m - 1) is not applied, so the embedding
+  leaves the stream after layer 1. The ``_embed`` reading makes the embedding source 0
+  (a_0 = f_0 = e), sums run over 0 <= i < m and M2/M4 divide by m (the number of sources).
+* V2: M1 u_{m+1} = y_m + (1/m) sum_{i<=m} f_i; M2 y_m = u_m + (1/m) sum_{i<=m} a_i; M3
+  u_{m+1} = y_m + sum_{i<=m} softmax(theta_m)_i f_i. The note's "layers 0..m" is 0-indexed code:
+  layer index k has k + 1 weights over the MLP outputs of layers 0..k; the embedding is not a
+  source; layer index 0 has the single weight 1 (no parameter). theta = 0 at init, so M3 starts as
+  M1, not as the baseline (softmax weights cannot be one-hot).
+* V3 keeps layer i's attention probabilities P_i [B, H, T, T] (computed at layer i from u_i) and
+  its W_V, W_O, and recomputes on the current input: a^_i(u_m) = O_i(P_i V_i(N1_i(u_m))) and
+  f^_i(u_m) = MLP_i(N2_i(u_m + a^_i(u_m))) (no final residual); for i = m these are the layer's
+  own a_m and f_m. M1: u_{m+1} = y_m + sum_{i<=m} f^_i(u_m); M2: y_m = u_m + sum_{i<=m} a^_i(u_m);
+  M3.1 / M4.1 weight the MLP / attention sum by 1/m, M3.2 / M4.2 by softmax(theta_m), theta_m in
+  R^m, zero init (as V2-M3, no parameter at m = 1). The residual is kept.
+* V4: raw scores R_i = RoPE(q_i) RoPE(k_i)^T (per head, from layer i's own input, unscaled) are
+  carried unmasked; Z_m = sum_{i<=m} s_{m,i} (W_{m,i} * R_i) and P_m = softmax(mask(Z_m)): the
+  causal mask is applied once, after weighting and summing, so no -inf is ever multiplied.
+* V4 scalings (d_k = head size): M1 s = 1/sqrt(d_k) (RealFormer's running sum); M2
+  1/sqrt(d_k m); M3 1/(m sqrt(d_k)); M4 s = d_k^(-a_m) m^(-b_m), a_m, b_m unconstrained, init 0.5
+  and 1 (starts as M3; b_1 multiplies ln 1 = 0 and never gets a gradient, kept so a and b are
+  both [L]); M5 s_i = 1/(a_{m,i} sqrt(d_k)); M6 s_i = 1/(a_{m,i} d_k^(b_{m,i})), b init 0.5; M7
+  s_i = 1/a_{m,i}; a = exp(rho) > 0 with rho init 0 (M5, M6) or ln sqrt(d_k) (M7), so M5-M7
+  start as M1. M1-M4 keep one running sum of R (s depends on m only).
+* V4 token weights on top of M1 (W = 1 at init, so each starts as M1): 1A a T x T matrix per
+  (m, i) shared across heads (only its lower triangle matters; L(L+1)/2 T^2 parameters); 1B a
+  per-key vector [T]; 1C a per-query vector [T]; 1D per-query weights generated from X = u_m,
+  A_m = GELU(RMSNormNoScale(X) W1) W2 + b, A_m [B, T, m] (column i for source i), W1 [d, m],
+  W2 [m, m], b [m]; 1E the same per key (key j's weight from X at position j, causal as j <= the
+  query). Generators use MUDD's init: W1 ~ N(0, 1/d), W2 = 0, b = 1 (so W1 gets no gradient at
+  step 0, only from step 1 on). Weights are shared across heads.
+* V4 experiment 3: v4_c applies 1C's weights to the current layer's logits only (no
+  accumulation, Z_m = w_m *rows R_m / sqrt(d_k)); v4_d 1D's generator for the current layer only
+  (W1 [d, 1], W2 [1, 1], b [1]). Both start as the baseline.
+* DenseFormer (Pagliardini et al. 2024, https://arxiv.org/abs/2402.02622): X_0 = e, X_i =
+  Block_i(Y_{i-1}) (the baseline block), Y_0 = X_0, Y_i = sum_{j<=i} alpha_{i,j} X_j with
+  alpha_{i,i} = 1 and the others 0 at init (the baseline exactly); the head reads N(Y_L); L(L+3)/2
+  scalars stored as one 1-D parameter per block.
+* MUDDFormer (Xiao et al. 2025, https://arxiv.org/abs/2502.12170), multiway dynamic dense: after
+  block i, for each stream s in (Q, K, V, R) (only R after the last block, which feeds the head),
+  A^s [B, T, i+1] = a^s + GELU(RMSNormNoScale(X_i) W1) W2^s, one W1 [d, S(i+1)] shared by the
+  S streams of the boundary and W2 [S(i+1), S(i+1)] split into streams (the reference code's
+  layout, without its round-to-64 or wider last generator); X^s = sum_j A^s_j X_j. Block i+1
+  takes q from N1(X^Q), k from N1(X^K), v from N1(X^V) (the same norm), y = X^R + o_proj(attn),
+  out = y + MLP(N2(y)). Init W1 ~ N(0, 1/d), W2 = 0, a^s one-hot on j = i: the baseline exactly.
+* connection_weights() reports the learned (or fixed) weights detached on the CPU; for the
+  generated weights (1D, 1E, v4_d, MUDD) it reports the input-independent part (the bias b or
+  a^s), which is the weight wherever the generator's output is zero, as at init.
+* The RMSNormNoScale of the generators uses cfg.norm_eps, like the backbone's norms.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ptlab.models.config import SWITCHES, ConfigError, ModelConfig
+from ptlab.models.model import FFN, Norm, Rope
+
+# --- the variant tables ----------------------------------------------------------------------
+
+# V1 method -> (attention-site source, MLP-site source, divide by the number of earlier
+# sources); a source is "a" (attention outputs) or "f" (MLP outputs); None = standard residual.
+V1_SITES = {
+    "1": ("a", None, False),
+    "2": ("a", None, True),
+    "3": (None, "f", False),
+    "4": (None, "f", True),
+    "5": ("a", "a", False),
+    "6": ("f", "f", False),
+    "7": ("a", "f", False),
+}
+# V2 and V3: the site whose residual gets the depth sum, and the weights of that sum.
+DEPTH_SITES = {
+    "v2_m1": ("mlp", "mean"),
+    "v2_m2": ("attn", "mean"),
+    "v2_m3": ("mlp", "softmax"),
+    "v3_m1": ("mlp", "sum"),
+    "v3_m2": ("attn", "sum"),
+    "v3_m3_1": ("mlp", "mean"),
+    "v3_m3_2": ("mlp", "softmax"),
+    "v3_m4_1": ("attn", "mean"),
+    "v3_m4_2": ("attn", "softmax"),
+}
+SOFTMAX_MIXED = ("v2_m3", "v3_m3_2", "v3_m4_2")
+LAYER_SCALED = ("v4_m1", "v4_m2", "v4_m3", "v4_m4")  # s depends on m only
+PAIR_SCALED = ("v4_m5", "v4_m6", "v4_m7")  # a learned s per (m, i)
+# V4 token weights: what each variant learns; CURRENT_ONLY ones do not accumulate logits.
+TOKEN_WEIGHTS = {
+    "v4_m1a": "matrix",
+    "v4_m1b": "key",
+    "v4_m1c": "query",
+    "v4_m1d": "query_generated",
+    "v4_m1e": "key_generated",
+    "v4_c": "query",
+    "v4_d": "query_generated",
+}
+CURRENT_ONLY = ("v4_c", "v4_d")
+MUDD_STREAMS = 4  # Q, K, V, R
+
+
+def family(residual: str) -> str:
+    """baseline, v1, v2, v3, v4, denseformer or mudd."""
+    return residual.split("_")[0]
+
+
+def mudd_streams(i: int, n_layers: int) -> int:
+    """Streams after block i (1-indexed): Q, K, V, R, except R only after the last block."""
+    return 1 if i == n_layers else MUDD_STREAMS
+
+
+# --- pieces ----------------------------------------------------------------------------------
+
+
+def rms_no_scale(x: torch.Tensor, eps: float) -> torch.Tensor:
+    """RMSNorm without a gain (MUDD's generator input)."""
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps)
+
+
+def causal_softmax(z: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
+    """softmax over keys of logits z [B, H, T, T] with the ``hidden`` (j > i) entries removed."""
+    return z.masked_fill(hidden, float("-inf")).softmax(-1)
+
+
+def depth_sum(terms: list[torch.Tensor], weights) -> torch.Tensor:
+    """sum_j w_j terms_j; ``weights`` None (all 1), a float (all equal) or a tensor [len(terms)]."""
+    if weights is None or isinstance(weights, float):
+        total = sum(terms)
+        return total if weights is None else weights * total
+    return sum(w * t for w, t in zip(weights, terms, strict=True))
+
+
+class ExplicitAttention(nn.Module):
+    """Multi-head attention in pieces: raw scores, values, and probabilities @ values -> o_proj.
+
+    The parameter names and creation order are PTLM's untied single-message Attention's.
+    """
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        d = cfg.d_model
+        self.n_heads, self.head_dim = cfg.n_heads, cfg.head_dim
+        self.q_proj = nn.Linear(d, d, bias=False)
+        self.k_proj = nn.Linear(d, d, bias=False)
+        self.v_proj = nn.Linear(d, d, bias=False)
+        self.o_proj = nn.Linear(d, d, bias=False)
+
+    def _heads(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, _ = x.shape
+        return x.view(B, T, self.n_heads, self.head_dim).transpose(1, 2)  # [B, H, T, r]
+
+    def scores(self, hq: torch.Tensor, hk: torch.Tensor, rope: Rope) -> torch.Tensor:
+        """R = RoPE(q) RoPE(k)^T per head, unscaled and unmasked."""
+        q, k = rope(self._heads(self.q_proj(hq))), rope(self._heads(self.k_proj(hk)))
+        return q @ k.transpose(-1, -2)  # [B, H, T, T]
+
+    def values(self, h: torch.Tensor) -> torch.Tensor:
+        return self._heads(self.v_proj(h))  # [B, H, T, r]
+
+    def combine(self, p: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        o = p @ v  # [B, H, T, r]
+        B, H, T, r = o.shape
+        return self.o_proj(o.transpose(1, 2).reshape(B, T, H * r))  # [B, T, d]
+
+
+class ResidualBlock(nn.Module):
+    """PTLM's all-on Block (same names, same creation order), exposed sublayer by sublayer."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.norm1, self.attn, self.ffn = Norm(cfg), ExplicitAttention(cfg), FFN(cfg)
+        self.norm2 = Norm(cfg)
+
+    def attention(self, u, rope, hidden, scale) -> tuple[torch.Tensor, torch.Tensor]:
+        """a = Attn(N1(u)) [B, T, d] and its probabilities P [B, H, T, T]."""
+        h = self.norm1(u)
+        p = causal_softmax(self.attn.scores(h, h, rope) * scale, hidden)
+        return self.attn.combine(p, self.attn.values(h)), p
+
+    def mlp(self, y: torch.Tensor) -> torch.Tensor:
+        return self.ffn(self.norm2(y))
+
+    def forward(self, u, rope, hidden, scale) -> torch.Tensor:
+        """The baseline block: y = u + a, u' = y + f."""
+        y = u + self.attention(u, rope, hidden, scale)[0]
+        return y + self.mlp(y)
+
+    def multiway(self, streams, rope, hidden, scale) -> torch.Tensor:
+        """MUDD's block: q, k, v from N1 of their own streams, the residual from X^R."""
+        xq, xk, xv, xr = streams
+        scores = self.attn.scores(self.norm1(xq), self.norm1(xk), rope)  # [B, H, T, T]
+        p = causal_softmax(scores * scale, hidden)
+        y = xr + self.attn.combine(p, self.attn.values(self.norm1(xv)))
+        return y + self.mlp(y)
+
+
+class WeightGenerator(nn.Module):
+    """Per-position weights A = GELU(RMSNormNoScale(x) W1) W2 + b (MUDD's dynamic dense weights).
+
+    ``streams`` groups of ``sources`` weights: [B, T, d] -> [B, T, streams * sources], stream
+    major. Raw parameters, not nn.Linear, so building one draws no random numbers (the backbone
+    must match PTLM's draws) and no global Linear re-init can touch it.
+    """
+
+    def __init__(self, d: int, sources: int, streams: int, eps: float):
+        super().__init__()
+        self.sources, self.streams, self.eps = sources, streams, eps
+        n = streams * sources
+        self.w1 = nn.Parameter(torch.empty(d, n))
+        self.w2 = nn.Parameter(torch.empty(n, n))
+        self.bias = nn.Parameter(torch.empty(n))
+
+    @torch.no_grad()
+    def reset_parameters(self, one_hot: bool) -> None:
+        """MUDD's init: W1 ~ N(0, 1/d), W2 = 0, so A = b at step 0; b = 1 (V4 token weights) or,
+        per stream, one-hot on the newest source (MUDD: every stream equals the newest state)."""
+        nn.init.normal_(self.w1, std=self.w1.shape[0] ** -0.5)
+        nn.init.zeros_(self.w2)
+        bias = self.bias.view(self.streams, self.sources)
+        if one_hot:
+            bias.zero_()
+            bias[:, -1] = 1.0
+        else:
+            bias.fill_(1.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.gelu(rms_no_scale(x, self.eps) @ self.w1) @ self.w2 + self.bias  # [B, T, S n]
+
+
+# --- connection parameters -------------------------------------------------------------------
+
+
+def _per_layer(L: int, *shape: int, first: int = 0) -> nn.ParameterList:
+    """One parameter [k + 1, *shape] for each layer index k = first..L-1 (k + 1 sources)."""
+    return nn.ParameterList(nn.Parameter(torch.empty(k + 1, *shape)) for k in range(first, L))
+
+
+class Connections(nn.Module):
+    """The cross-layer parameters of one variant (none for the fixed ones); see the header."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.residual, L, d = cfg.residual, cfg.n_layers, cfg.d_model
+        self.head_dim = cfg.head_dim
+        name = self.residual
+        if name in SOFTMAX_MIXED:
+            self.theta = _per_layer(L, first=1)  # theta[k - 1]: layer index k's k + 1 logits
+        elif name == "v4_m4":
+            self.scale_a = nn.Parameter(torch.empty(L))
+            self.scale_b = nn.Parameter(torch.empty(L))
+        elif name in PAIR_SCALED:
+            self.rho = _per_layer(L)  # rho[k]: [k + 1], a_{m,i} = exp(rho)
+            if name == "v4_m6":
+                self.expo = _per_layer(L)  # b_{m,i}
+        elif name in TOKEN_WEIGHTS:
+            self._make_token_weights(cfg)
+        elif name == "denseformer":
+            self.alpha = _per_layer(L + 1, first=1)  # alpha[i - 1]: Y_i over X_0..X_i
+        elif name == "mudd":
+            self.gen = nn.ModuleList(  # gen[i - 1]: after block i, over X_0..X_i
+                WeightGenerator(d, i + 1, mudd_streams(i, L), cfg.norm_eps) for i in range(1, L + 1)
+            )
+        self._mark_no_weight_decay()
+
+    def _mark_no_weight_decay(self) -> None:
+        for p in self.parameters():
+            p._no_weight_decay = True
+
+    def __setstate__(self, state) -> None:
+        super().__setstate__(state)
+        self._mark_no_weight_decay()  # copy.deepcopy rebuilds parameters without their attributes
+
+    def _make_token_weights(self, cfg: ModelConfig) -> None:
+        L, T, kind = cfg.n_layers, cfg.seq_len, TOKEN_WEIGHTS[self.residual]
+        n = [1 if self.residual in CURRENT_ONLY else k + 1 for k in range(L)]  # sources per layer
+        if kind.endswith("generated"):
+            d, eps = cfg.d_model, cfg.norm_eps
+            self.gen = nn.ModuleList(WeightGenerator(d, n_k, 1, eps) for n_k in n)
+            return
+        shape = (T, T) if kind == "matrix" else (T,)
+        self.token_w = nn.ParameterList(nn.Parameter(torch.empty(n_k, *shape)) for n_k in n)
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Each variant's init (the header's decisions); only the generators' W1 draw numbers."""
+        name = self.residual
+        for p in (*getattr(self, "theta", ()), *getattr(self, "token_w", ())):
+            p.fill_(0.0 if name in SOFTMAX_MIXED else 1.0)
+        if name == "v4_m4":
+            self.scale_a.fill_(0.5)
+            self.scale_b.fill_(1.0)
+        for p in getattr(self, "rho", ()):
+            p.fill_(math.log(math.sqrt(self.head_dim)) if name == "v4_m7" else 0.0)
+        for p in getattr(self, "expo", ()):
+            p.fill_(0.5)
+        for p in getattr(self, "alpha", ()):
+            p.zero_()
+            p[-1] = 1.0
+        for gen in getattr(self, "gen", ()):
+            gen.reset_parameters(one_hot=name == "mudd")
+
+
+# --- the model -------------------------------------------------------------------------------
+
+
+class ResidualLM(nn.Module):
+    """Embedding -> L blocks with ``cfg.residual``'s cross-layer connections -> N -> LM head."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        off = [s for s in SWITCHES if not getattr(cfg, s)]
+        if off or cfg.objective != "causal":
+            raise ConfigError(
+                "ResidualLM needs every switch on and objective causal (the Llama decoder); "
+                f"off: {', '.join(off) or 'none'}, objective: {cfg.objective}"
+            )
+        self.cfg, self.residual, self.family = cfg, cfg.residual, family(cfg.residual)
+        # 1) the backbone, built in PTLM's order so that it draws the same random numbers
+        self.embed = nn.Embedding(cfg.vocab_size, cfg.d_model)
+        self.blocks = nn.ModuleList(ResidualBlock(cfg) for _ in range(cfg.n_layers))
+        self.norm = Norm(cfg)
+        self.lm_head = nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
+        self.rope = Rope(cfg.head_dim, cfg.seq_len, cfg.rope_theta)
+        self.scale = cfg.head_dim**-0.5
+        # 2) the connections (no random numbers drawn until reset_parameters)
+        self.connections = Connections(cfg)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """PTLM.reset_parameters for the backbone (same order, same std), then the connections."""
+        for mod in self.modules():
+            if isinstance(mod, nn.Linear):
+                nn.init.normal_(mod.weight, std=self.cfg.init_std)
+            elif isinstance(mod, Norm) and mod.rms:
+                nn.init.ones_(mod.weight)
+        nn.init.normal_(self.embed.weight, std=1.0)
+        self.connections.reset_parameters()  # after any backbone re-init (DenseFormer's warning)
+
+    def forward(self, tokens: torch.Tensor, head_gates: torch.Tensor | None = None):
+        if head_gates is not None:
+            raise ValueError("head_gates are not supported by ResidualLM; pass None")
+        B, T = tokens.shape
+        if T > self.cfg.seq_len:
+            raise ValueError(f"sequence length {T} exceeds the model's seq_len={self.cfg.seq_len}")
+        ones = torch.ones(T, T, dtype=torch.bool, device=tokens.device)
+        hidden = ~torch.tril(ones)  # [T, T], True where key j > query i
+        e = self.embed(tokens)  # [B, T, d]
+        u = getattr(self, f"_stream_{self.family}")(e, hidden)  # [B, T, d]
+        return self.lm_head(self.norm(u))  # [B, T, V]
+
+    # --- baseline, V1, V2 --------------------------------------------------------------------
+
+    def _stream_baseline(self, e, hidden):
+        u = e
+        for block in self.blocks:
+            u = block(u, self.rope, hidden, self.scale)
+        return u
+
+    def _stream_v1(self, e, hidden):
+        """V1: y_m = a_m + H_m and/or u_{m+1} = f_m + H'_m, H = sum_{i<m} a_i or f_i (V1_SITES).
+
+        M2/M4 divide H by the number of earlier sources; literal: sources 1..m-1 (none at m = 1),
+        _embed: sources 0..m-1 with a_0 = f_0 = e.
+        """
+        att, mlp, divide = V1_SITES[self.residual[4]]  # "v1_mK..." -> method K
+        embed = self.residual.endswith("_embed")
+        sums = {"a": e, "f": e} if embed else {"a": 0.0, "f": 0.0}  # sums over earlier sources
+        n = int(embed)  # the number of earlier sources
+
+        def history(src: str):
+            return sums[src] / n if divide and n else sums[src]
+
+        u = e
+        for block in self.blocks:
+            a = block.attention(u, self.rope, hidden, self.scale)[0]
+            y = u + a if att is None else a + history(att)
+            f = block.mlp(y)
+            u = y + f if mlp is None else f + history(mlp)
+            sums, n = {"a": sums["a"] + a, "f": sums["f"] + f}, n + 1
+        return u
+
+    def _depth_weights(self, k: int, weighting: str):
+        """Weights of the k + 1 terms at layer index k: None (sum), 1/(k+1), or softmax(theta)."""
+        if weighting == "sum" or (weighting == "softmax" and k == 0):
+            return None
+        if weighting == "mean":
+            return 1.0 / (k + 1)
+        return torch.softmax(self.connections.theta[k - 1], dim=0)  # [k + 1]
+
+    def _stream_v2(self, e, hidden):
+        """V2: M1 u_{m+1} = y_m + (1/m) sum_{i<=m} f_i; M2 y_m = u_m + (1/m) sum_{i<=m} a_i;
+        M3 u_{m+1} = y_m + sum_{i<=m} softmax(theta_m)_i f_i."""
+        site, weighting = DEPTH_SITES[self.residual]
+        u, outs = e, []  # outs: a_i (attention site) or f_i (MLP site) of layers i <= m
+        for k, block in enumerate(self.blocks):
+            a = block.attention(u, self.rope, hidden, self.scale)[0]
+            if site == "attn":
+                outs.append(a)
+                a = depth_sum(outs, self._depth_weights(k, weighting))
+            y = u + a
+            f = block.mlp(y)
+            if site == "mlp":
+                outs.append(f)
+                f = depth_sum(outs, self._depth_weights(k, weighting))
+            u = y + f
+        return u
+
+    # --- V3 ----------------------------------------------------------------------------------
+
+    def _recomputed_attention(self, i: int, p: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """a^_i(u) = O_i(P_i V_i(N1_i(u))) with layer i's kept probabilities P_i."""
+        block = self.blocks[i]
+        return block.attn.combine(p, block.attn.values(block.norm1(u)))  # [B, T, d]
+
+    def _recomputed_mlp(self, i: int, p: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """f^_i(u) = MLP_i(N2_i(u + a^_i(u))), no final residual."""
+        return self.blocks[i].mlp(u + self._recomputed_attention(i, p, u))  # [B, T, d]
+
+    def _stream_v3(self, e, hidden):
+        """V3: earlier layers recomputed on the current input u_m with their kept P_i.
+
+        M1 (MLP site): y_m = u_m + a_m, u_{m+1} = y_m + sum_{i<=m} c_i f^_i(u_m);
+        M2 (attention site): y_m = u_m + sum_{i<=m} c_i a^_i(u_m), u_{m+1} = y_m + f_m;
+        c = 1 (M1, M2), 1/m (M3.1, M4.1) or softmax(theta_m) (M3.2, M4.2); the i = m terms are
+        the layer's own a_m and f_m.
+        """
+        site, weighting = DEPTH_SITES[self.residual]
+        recompute = self._recomputed_attention if site == "attn" else self._recomputed_mlp
+        u, kept = e, []  # kept: P_i [B, H, T, T] of layers i < m
+        for k, block in enumerate(self.blocks):
+            a, p = block.attention(u, self.rope, hidden, self.scale)
+            earlier = [recompute(i, p_i, u) for i, p_i in enumerate(kept)]
+            c = self._depth_weights(k, weighting)
+            if site == "attn":
+                y = u + depth_sum([*earlier, a], c)
+                u = y + block.mlp(y)
+            else:
+                y = u + a
+                u = y + depth_sum([*earlier, block.mlp(y)], c)
+            kept.append(p)
+        return u
+
+    # --- V4 ----------------------------------------------------------------------------------
+
+    def _stream_v4(self, e, hidden):
+        """V4: Z_m = sum_{i<=m} s_{m,i} (W_{m,i} * R_i), P_m = softmax(mask(Z_m)), a_m = P_m V_m.
+
+        R_i [B, H, T, T] raw scores from layer i's own input; the mask comes after the sum.
+        """
+        u, raws, total = e, [], None
+        for k, block in enumerate(self.blocks):
+            h = block.norm1(u)
+            r = block.attn.scores(h, h, self.rope)  # R_m [B, H, T, T]
+            if self.residual in LAYER_SCALED:  # one running sum (RealFormer)
+                total = r if total is None else total + r
+                z = self._v4_layer_scale(k) * total  # Z_m [B, H, T, T]
+            else:
+                raws = [r] if self.residual in CURRENT_ONLY else [*raws, r]
+                z = self._v4_weighted_logits(k, raws, u)  # Z_m [B, H, T, T]
+            a = block.attn.combine(causal_softmax(z, hidden), block.attn.values(h))
+            y = u + a
+            u = y + block.mlp(y)
+        return u
+
+    def _v4_layer_scale(self, k: int):
+        """M1 1/sqrt(d_k); M2 1/sqrt(d_k m); M3 1/(m sqrt(d_k)); M4 d_k^(-a_m) m^(-b_m)."""
+        m, d_k = k + 1, self.cfg.head_dim
+        if self.residual == "v4_m4":
+            c = self.connections
+            return torch.exp(-c.scale_a[k] * math.log(d_k) - c.scale_b[k] * math.log(m))
+        return {"v4_m1": 1.0, "v4_m2": m**-0.5, "v4_m3": 1.0 / m}[self.residual] * self.scale
+
+    def _v4_pair_scales(self, k: int) -> torch.Tensor:
+        """s_{m,i} for i <= m [m]: M5 1/(a sqrt(d_k)), M6 1/(a d_k^b), M7 1/a, a = exp(rho)."""
+        c, log_dk = self.connections, math.log(self.cfg.head_dim)
+        rho = c.rho[k]
+        if self.residual == "v4_m5":
+            return torch.exp(-rho) * self.scale
+        if self.residual == "v4_m6":
+            return torch.exp(-rho - c.expo[k] * log_dk)
+        return torch.exp(-rho)
+
+    def _v4_weighted_logits(self, k: int, raws: list[torch.Tensor], u: torch.Tensor):
+        """sum_j s_j R_j (M5-M7), or (1/sqrt(d_k)) sum_j W_j * R_j (token weights)."""
+        if self.residual in PAIR_SCALED:
+            return depth_sum(raws, self._v4_pair_scales(k))
+        weights = self._v4_token_weights(k, u, raws[0].shape[-1])
+        return self.scale * sum(w * r for w, r in zip(weights, raws, strict=True))
+
+    def _v4_token_weights(self, k: int, u: torch.Tensor, T: int) -> list[torch.Tensor]:
+        """W_{m,j} for each source j of layer index k, each broadcastable to [B, H, T, T]."""
+        kind, c = TOKEN_WEIGHTS[self.residual], self.connections
+        if kind == "matrix":
+            return list(c.token_w[k][:, :T, :T])  # [T, T] each (query, key)
+        if kind == "key":
+            return list(c.token_w[k][:, :T])  # [T] each, over keys
+        if kind == "query":
+            return list(c.token_w[k][:, :T, None])  # [T, 1] each, over queries
+        A = c.gen[k](u)  # [B, T, n]: position t's weight for each source
+        if kind == "query_generated":
+            return list(A[:, None, :, :, None].movedim(3, 0))  # [B, 1, T, 1] each
+        return list(A[:, None, None, :, :].movedim(4, 0))  # [B, 1, 1, T] each (key_generated)
+
+    # --- DenseFormer, MUDD -------------------------------------------------------------------
+
+    def _stream_denseformer(self, e, hidden):
+        """X_0 = e, X_i = Block_i(Y_{i-1}), Y_i = sum_{j<=i} alpha_{i,j} X_j; the head reads Y_L."""
+        states, y = [e], e  # X_0..X_i, each [B, T, d]
+        for i, block in enumerate(self.blocks):
+            states.append(block(y, self.rope, hidden, self.scale))
+            y = depth_sum(states, self.connections.alpha[i])  # Y_{i+1} [B, T, d]
+        return y
+
+    def _stream_mudd(self, e, hidden):
+        """After block i: A^s = a^s + GELU(RMSNormNoScale(X_i) W1) W2^s, X^s = sum_j A^s_j X_j for
+        s in (Q, K, V, R); block i+1 reads q, k, v from X^Q, X^K, X^V and adds to X^R."""
+        states, streams = [e], (e,) * MUDD_STREAMS
+        for i, block in enumerate(self.blocks):
+            states.append(block.multiway(streams, self.rope, hidden, self.scale))  # X_{i+1}
+            gen = self.connections.gen[i]
+            A = gen(states[-1]).unflatten(-1, (gen.streams, gen.sources))  # [B, T, S, i + 2]
+            streams = torch.einsum("btsn,nbtd->sbtd", A, torch.stack(states))  # [S, B, T, d]
+        return streams[0]  # after the last block, only X^R
+
+    # --- the learned weights -----------------------------------------------------------------
+
+    @torch.no_grad()
+    def connection_weights(self) -> dict[str, torch.Tensor]:
+        """The cross-layer weights, plottable (CPU, detached; rows targets, columns sources).
+
+        v2_m3, v3_m3_2 ("mlp") and v3_m4_2 ("attn"): [L, L] softmax weights, row k over layers
+        0..k; denseformer "alpha" [L, L+1], row i-1 = Y_i over X_0..X_i; v4_m4..v4_m7
+        "logit_scale" [L, L] s_{m,i}; 1A-1C, v4_c "token_weight_mean" [L, L] (1A: over the lower
+        triangle); 1D, 1E, v4_d "token_weight_bias" [L, L]; mudd "bias_q", "bias_k", "bias_v",
+        "bias_r" [L, L+1] (row i-1: a^s after block i). NaN where undefined; {} when fixed.
+        """
+        name, c, L = self.residual, self.connections, self.cfg.n_layers
+        if name in SOFTMAX_MIXED:
+            rows = [torch.ones(1), *(torch.softmax(t, 0) for t in c.theta)]
+            return {"attn" if name == "v3_m4_2" else "mlp": _lower(rows, L)}
+        if name == "denseformer":
+            return {"alpha": _lower(list(c.alpha), L + 1)}
+        if name == "v4_m4":
+            rows = [self._v4_layer_scale(k).expand(k + 1) for k in range(L)]
+            return {"logit_scale": _lower(rows)}
+        if name in PAIR_SCALED:
+            return {"logit_scale": _lower([self._v4_pair_scales(k) for k in range(L)], L)}
+        if name == "mudd":
+            return self._mudd_biases()
+        if name in TOKEN_WEIGHTS:
+            return self._token_weight_summary()
+        return {}
+
+    def _token_weight_summary(self) -> dict[str, torch.Tensor]:
+        c, L, T = self.connections, self.cfg.n_layers, self.cfg.seq_len
+        kind = TOKEN_WEIGHTS[self.residual]
+        if kind.endswith("generated"):
+            key, rows = "token_weight_bias", [g.bias for g in c.gen]
+        elif kind == "matrix":
+            lower = torch.tril(torch.ones(T, T, dtype=torch.bool))
+            key, rows = "token_weight_mean", [w[:, lower].mean(-1) for w in c.token_w]
+        else:
+            key, rows = "token_weight_mean", [w.mean(-1) for w in c.token_w]
+        if self.residual in CURRENT_ONLY:  # one source, the layer itself: the diagonal
+            rows = [torch.cat([torch.full((k,), float("nan")), r]) for k, r in enumerate(rows)]
+        return {key: _lower(rows, L)}
+
+    def _mudd_biases(self) -> dict[str, torch.Tensor]:
+        L = self.cfg.n_layers
+        out = {s: torch.full((L, L + 1), float("nan")) for s in ("q", "k", "v", "r")}
+        for i, gen in enumerate(self.connections.gen):
+            bias = gen.bias.view(gen.streams, gen.sources).cpu()
+            names = ("r",) if gen.streams == 1 else ("q", "k", "v", "r")
+            for s, row in zip(names, bias, strict=True):
+                out[s][i, : gen.sources] = row
+        return {f"bias_{s}": w for s, w in out.items()}
+
+
+def _lower(rows: list[torch.Tensor], width: int | None = None) -> torch.Tensor:
+    """Stack rows of growing length into a NaN-padded [len(rows), width] matrix on the CPU."""
+    width = width or len(rows)
+    out = torch.full((len(rows), width), float("nan"))
+    for k, row in enumerate(rows):
+        out[k, : row.numel()] = row.detach().float().cpu()
+    return out
+
+
+# --- closed-form counts ----------------------------------------------------------------------
+
+
+def residual_extra_params(cfg: ModelConfig) -> int:
+    """Connection parameters of ``cfg.residual`` (closed forms, tested against the built model).
+
+    L layers, d width, T = seq_len, P = L(L+1)/2 (the pairs i <= m):
+      baseline, V1, v2_m1, v2_m2, v3_m1, v3_m2, v3_m3_1, v3_m4_1, v4_m1..v4_m3: 0
+      v2_m3, v3_m3_2, v3_m4_2: theta_m in R^m for m = 2..L: P - 1
+      v4_m4: a_m, b_m: 2 L;  v4_m5, v4_m7: rho_{m,i}: P;  v4_m6: rho and b: 2 P
+      v4_m1a: P T^2;  v4_m1b, v4_m1c: P T;  v4_c: L T
+      v4_m1d, v4_m1e: sum_{n=1..L} (d n + n^2 + n) = (d + 1) P + L(L+1)(2L+1)/6;  v4_d: L (d + 2)
+      denseformer: sum_{i=1..L} (i + 1) = L(L+3)/2
+      mudd: sum_{i=1..L} (d k_i + k_i^2 + k_i), k_i = S_i (i + 1), S_i = 4 (1 after block L)
+    """
+    L, d, T, name = cfg.n_layers, cfg.d_model, cfg.seq_len, cfg.residual
+    P = L * (L + 1) // 2
+    if name in SOFTMAX_MIXED:
+        return P - 1
+    counts = {
+        "v4_m4": 2 * L,
+        "v4_m5": P,
+        "v4_m6": 2 * P,
+        "v4_m7": P,
+        "v4_m1a": P * T * T,
+        "v4_m1b": P * T,
+        "v4_m1c": P * T,
+        "v4_c": L * T,
+        "v4_m1d": (d + 1) * P + L * (L + 1) * (2 * L + 1) // 6,
+        "v4_d": L * (d + 2),
+        "denseformer": L * (L + 3) // 2,
+    }
+    counts["v4_m1e"] = counts["v4_m1d"]
+    if name == "mudd":
+        ks = [mudd_streams(i, L) * (i + 1) for i in range(1, L + 1)]
+        return sum(d * k + k * k + k for k in ks)
+    return counts.get(name, 0)
+
+
+def residual_extra_flops(cfg: ModelConfig) -> float:
+    """Training FLOPs per token that ``cfg.residual`` adds to the baseline's (forward + backward).
+
+    Convention of the baseline formula (models.model.flops_per_token): backward = 2 x forward, so
+    a multiply-add costs 6 FLOPs per token; every query sees T = seq_len keys; H heads, P =
+    L(L+1)/2. Counted: matmuls, score-sized work (H T entries per token per layer) and the
+    learned or generated depth mixes of d-vectors (6 d per term); ignored, as the baseline
+    formula ignores residual adds, norms and softmax: the fixed d-sized sums (V1, v2_m1, v2_m2,
+    V3's plain and 1/m sums) and all other O(d) elementwise work.
+      V3 attention site (m2, m4_1, m4_2): L(L-1)/2 recomputed a^_i, each 6 (2 d^2 + T d)
+        (W_V, W_O, P V); MLP site (m1, m3_1, m3_2): each f^_i also its MLP, + 6 (3 d d_ff)
+      softmax-weighted mixes (v2_m3, v3_m3_2, v3_m4_2): 6 d (P - 1)
+      V4 running sum (m1..m4): 3 H T (L - 1) (one add per entry and layer after the first)
+      V4 pairwise scales (m5..m7): 3 H T L(L-1) (a multiply and an add per extra source)
+      V4 token weights (1A..1E): 3 H T L^2 (a weight multiply per source, the adds);
+        v4_c, v4_d: 3 H T L; generators: 6 (d n + n^2) per layer with n outputs
+      denseformer: 6 d L(L+3)/2 (the alpha mixes)
+      mudd: 6 sum_i (d k_i + k_i^2) (generators) + 6 d sum_i k_i (stream mixes), k_i as in
+        residual_extra_params
+    """
+    L, d, T, H, name = cfg.n_layers, cfg.d_model, cfg.seq_len, cfg.n_heads, cfg.residual
+    P, pairs = L * (L + 1) // 2, L * (L - 1) // 2
+    recompute_attn = 6 * (2 * d * d + T * d)
+    if name in DEPTH_SITES and family(name) == "v3":
+        site, _ = DEPTH_SITES[name]
+        per_pair = recompute_attn + (18 * d * cfg.ffn_hidden if site == "mlp" else 0)
+        return float(pairs * per_pair + (6 * d * (P - 1) if name in SOFTMAX_MIXED else 0))
+    if name in SOFTMAX_MIXED:  # v2_m3
+        return float(6 * d * (P - 1))
+    if name in LAYER_SCALED:
+        return float(3 * H * T * (L - 1))
+    if name in PAIR_SCALED:
+        return float(3 * H * T * L * (L - 1))
+    if name in TOKEN_WEIGHTS:
+        return float(_token_weight_flops(cfg))
+    if name == "denseformer":
+        return float(6 * d * L * (L + 3) // 2)
+    if name == "mudd":
+        ks = [mudd_streams(i, L) * (i + 1) for i in range(1, L + 1)]
+        return float(sum(6 * (d * k + k * k) + 6 * d * k for k in ks))
+    return 0.0
+
+
+def _token_weight_flops(cfg: ModelConfig) -> int:
+    """V4 token weights: the weight multiplies and source adds, plus the generators' matmuls."""
+    L, d, T, H, name = cfg.n_layers, cfg.d_model, cfg.seq_len, cfg.n_heads, cfg.residual
+    current = name in CURRENT_ONLY
+    flops = 3 * H * T * (L if current else L * L)
+    if TOKEN_WEIGHTS[name].endswith("generated"):
+        ns = [1] * L if current else list(range(1, L + 1))
+        flops += sum(6 * (d * n + n * n) for n in ns)
+    return flops
