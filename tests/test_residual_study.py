@@ -100,6 +100,8 @@ def planted(deltas: dict[str, float], seeds: int = 4, noise: float = 0.002) -> p
                     "flops_per_token": 6000.0,
                     "step_ms": 10.0,
                     "eval_time_ratio": 1.5 if name.startswith("v4_m1") else 1.0,
+                    "eval_time_baseline_ms": 10.0,
+                    "eval_time_explicit_ms": 11.0,
                 }
             )
     return pd.DataFrame(rows)

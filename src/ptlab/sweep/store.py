@@ -226,7 +226,12 @@ def records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     return df
 
 
-TIMING_COLUMNS = ("eval_time_ms", "eval_time_baseline_ms", "eval_time_ratio")
+TIMING_COLUMNS = (
+    "eval_time_ms",
+    "eval_time_baseline_ms",
+    "eval_time_explicit_ms",
+    "eval_time_ratio",
+)
 
 
 def _step_ms(record: dict[str, Any], metrics: dict[str, Any]) -> float:
