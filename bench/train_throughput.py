@@ -17,7 +17,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).parent))
 from _util import best_of, machine, matmul_peak_flops  # noqa: E402
 
-from ptlab.models import all_on, build_model, n_params  # noqa: E402
+from ptlab.models import all_on, build_model, flops_per_token, n_params  # noqa: E402
 from ptlab.models.reference import hf_llama  # noqa: E402
 
 SIZES = {
@@ -40,11 +40,6 @@ def steps_fn(model, batch, steps, hf: bool):
     return run
 
 
-def flops_per_token(cfg, params_no_embed: int) -> float:
-    """6 N (weights, fwd + bwd) + 12 L T d (attention scores and values), PaLM's appendix B."""
-    return 6 * params_no_embed + 12 * cfg.n_layers * cfg.seq_len * cfg.d_model
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=30)
@@ -62,8 +57,7 @@ def main() -> None:
         tokens = args.steps * B * cfg.seq_len
         t_ours = best_of(steps_fn(ours, batch, args.steps, hf=False))
         t_ref = best_of(steps_fn(ref, batch, args.steps, hf=True))
-        n_embed = 2 * cfg.vocab_size * cfg.d_model
-        achieved = flops_per_token(cfg, n_params(ours) - n_embed) * tokens / t_ours
+        achieved = flops_per_token(cfg) * tokens / t_ours
         print(
             f"{name:8} {n_params(ours):9d} {tokens / t_ours:12.0f} {tokens / t_ref:10.0f} "
             f"{t_ref / t_ours:6.2f} {achieved / peak:6.1%}"

@@ -104,8 +104,8 @@ setup_figures()
 # 每个变体与基线使用相同的 {glue:text}`n_seeds` 个种子、相同的批次顺序与相同的步数，
 # 因此可以按种子配对比较。本次运行训练了 {glue:text}`n_variants` 个变体（含基线），每个模型
 # {glue:text}`n_layers` 层、宽度 {glue:text}`d_model`、上下文 {glue:text}`seq_len` 字节，
-# 训练 {glue:text}`steps` 步，每步 {glue:text}`batch` 个窗口。层数取 4 而非研究简报建议的 6：
-# 跨层连接需要一定深度，而所有变体各训练两个种子须在 2 核 CPU 上约 20 分钟内完成。
+# 训练 {glue:text}`steps` 步，每步 {glue:text}`batch` 个窗口。跨层连接需要一定深度，但研究简报第一档
+# 建议的 6 层放不进 quick 配置档的时间预算（所有变体各训练两个种子，2 核 CPU），因此 quick 取 4 层。
 
 # %% [markdown] tags=["lang-en"]
 # ## Training
@@ -114,9 +114,9 @@ setup_figures()
 # batch order and the same number of steps, so comparisons are paired by seed. This run trains
 # {glue:text}`n_variants` variants (the baseline included), each with {glue:text}`n_layers`
 # layers, width {glue:text}`d_model` and a {glue:text}`seq_len`-byte context, for
-# {glue:text}`steps` steps of {glue:text}`batch` windows. Four layers rather than the research
-# brief's six: cross-layer connections need some depth, and every variant with two seeds has to
-# fit in about 20 minutes on a 2-core CPU.
+# {glue:text}`steps` steps of {glue:text}`batch` windows. Cross-layer connections need some
+# depth, but the six layers of the research brief's first tier do not fit the quick profile's
+# time budget (every variant, two seeds, a 2-core CPU), so quick uses four.
 
 # %%
 names = list(RESIDUALS) if variants == "all" else [v.strip() for v in variants.split(",")]
@@ -134,17 +134,19 @@ glue_value("d_model", model_cfg.d_model)
 glue_value("seq_len", model_cfg.seq_len)
 glue_value("steps", train_cfg.steps)
 glue_value("batch", train_cfg.batch_size)
+glue_value("n_bytes", train_cfg.steps * train_cfg.batch_size * model_cfg.seq_len)
 glue_value("base_loss", base["eval_loss"])
 glue_value("base_sd", base["eval_loss_sd"])
 glue_value("n_better", int((table["ci_high"] < 0).sum()))
 glue_value("n_worse", int((table["ci_low"] > 0).sum()))
 glue_value("n_diverged", int(table["diverged"].sum()))
 glue_value("explicit_ratio", table["explicit_time_ratio"].median())
+res.show(table)
 
 # %% [markdown] tags=["lang-zh"]
 # ## 全部变体
 #
-# 下表列出每个变体的平均验证损失（nats/字节）、相对基线的配对差 Δ 及其 95% 置信区间（t 分布，
+# 上表列出每个变体的平均验证损失（nats/字节）、相对基线的配对差 Δ 及其 95% 置信区间（t 分布，
 # 自由度 = 种子数 − 1）、困惑度变化、参数量、每 token 训练 FLOPs，以及训练步时与推理前向时间相对基线的比值
 # （推理时间在同一进程中与基线交替测量）。基线使用 PyTorch 的融合注意力；所有变体都用显式 softmax 注意力，
 # 仅此一项就使推理时间变为基线的 {glue:text}`explicit_ratio:.2f` 倍（中位数），比值中超出这一部分的才是变体本身的开销。
@@ -156,7 +158,7 @@ glue_value("explicit_ratio", table["explicit_time_ratio"].median())
 # %% [markdown] tags=["lang-en"]
 # ## Every variant
 #
-# The table gives each variant's mean validation loss (nats per byte), the paired difference Δ
+# The table above gives each variant's mean validation loss (nats per byte), the paired difference Δ
 # from the baseline with its 95 % confidence interval (t distribution, seeds − 1 degrees of
 # freedom), the change in perplexity, parameters, training FLOPs per token, and the training
 # step time and eval forward time relative to the baseline (the eval time is measured in the
@@ -169,9 +171,6 @@ glue_value("explicit_ratio", table["explicit_time_ratio"].median())
 # {glue:text}`n_worse` it lies above 0 (worse), and the rest are within noise of the baseline;
 # {glue:text}`n_diverged` runs diverged. The full table can be downloaded:
 # {download}`variants.csv <../generated/data/residual/variants.csv>`.
-
-# %%
-res.show(table)
 
 # %% tags=["remove-cell"]
 titles = {"V1": "V1：跨层求和 · cross-layer sums", "V2": "V2：均值与可学习权重 · means, learned weights",
@@ -324,8 +323,16 @@ claims = res.claims(table)
 for row in claims.itertuples():
     glue_text(f"claim_{row.claim}_zh", f"**{row.claim_zh}**：{row.verdict_zh}。{row.evidence_zh}。")
     glue_text(f"claim_{row.claim}_en", f"**{row.claim_en}**: {row.verdict_en}. {row.evidence_en}.")
-glue_value("n_supported", int((claims["verdict"] == "supported").sum()))
-glue_value("n_claims_run", int((claims["verdict"] != "not run").sum()))
+n_supported = int((claims["verdict"] == "supported").sum())
+n_claims_run = int((claims["verdict"] != "not run").sum())
+glue_value("n_supported", n_supported)
+glue_value("n_claims_run", n_claims_run)
+n_better, n_var = int((table["ci_high"] < 0).sum()), len(table) - 1
+glue_text("headline_zh", f"{n_var} 个变体中有 {n_better} 个的验证损失在 95% 置信水平上低于基线；"
+          f"笔记中可检验的 {n_claims_run} 条结论有 {n_supported} 条得到支持。")
+glue_text("headline_en", f"{n_better} of {n_var} variants have a validation loss below the "
+          f"baseline's at 95 % confidence; {n_supported} of the note's {n_claims_run} checkable "
+          "conclusions are supported.")
 
 # %% [markdown] tags=["lang-zh"]
 # ## 笔记中的结论
@@ -360,7 +367,8 @@ glue_value("n_claims_run", int((claims["verdict"] != "not run").sum()))
 # 下表把本次运行中 DenseFormer、MUDDFormer 与 V4-M1（即 RealFormer 的累加）相对基线的 Δ
 # 与论文报告的相对变化（Δloss = ln(ppl 变体 / ppl 基线)）放在一起。论文的收益出现在数亿参数、
 # 16 层以上、数十亿 token 的规模；RealFormer 在 4 层时几乎没有收益，AttnRes 的 16 层消融中 DenseFormer
-# 也没有收益。本章的模型只有 4 层、训练约百万字节，因此预期的差异与种子噪声同一量级。
+# 也没有收益。本章的模型只有 {glue:text}`n_layers` 层、训练 {glue:text}`n_bytes:,` 字节，因此预期的差异与种子噪声同一量级。
+# 两者对照如下：
 
 # %% [markdown] tags=["lang-en"]
 # ## Against the published results
@@ -369,8 +377,9 @@ glue_value("n_claims_run", int((claims["verdict"] != "not run").sum()))
 # beside the relative changes the papers report (Δloss = ln(ppl variant / ppl baseline)). The
 # published gains appear at hundreds of millions of parameters, 16 or more layers and billions
 # of tokens; RealFormer gains almost nothing at 4 layers, and DenseFormer gains nothing in the
-# 16-layer AttnRes ablation. The models here have 4 layers and see about a million bytes, so
-# the expected differences are of the order of the seed noise.
+# 16-layer AttnRes ablation. The models here have {glue:text}`n_layers` layers and see
+# {glue:text}`n_bytes:,` bytes, so the expected differences are of the order of the seed noise.
+# The two side by side:
 
 # %%
 res.show_published(res.against_published(table))
