@@ -235,8 +235,8 @@ show(bl, ["model", "baseline"])
 # %%
 cv = T.curves
 fig, axes = plt.subplots(1, 3, figsize=(15, 4), sharey=False)
-styles = {"abs_ig": "-", "signed_ig": "-", "layer_bands": "-", "michel": "--", "loo": "--",
-          "greedy": ":"}
+styles = {"abs_ig": "-", "signed_ig": "-", "signed_ig_code": "-", "layer_bands": "-",
+          "michel": "--", "loo": "--", "greedy": ":"}
 for ax, o in zip(axes, models, strict=True):
     c = cv[cv["model"] == o]
     band = c[c["strategy"].isin(["random p5", "random p95"])].pivot(
@@ -264,14 +264,15 @@ show(ver, ["model", "strategy"])
 # ```{glue:figure} fig_prune
 # :name: fig-attr-prune-zh
 #
-# 留出集上的相对损失变化随剪枝比例的变化。实线为笔记的三种策略（按 |IG| 升序、按带符号 IG 降序、
-# 分层 {glue:text}`bands`%），虚线为 Michel 重要性与留一消融（LOO）的顺序，点线为贪心剪枝
+# 留出集上的相对损失变化随剪枝比例的变化。实线为笔记的三种策略：按 |IG| 升序（abs_ig）；
+# 策略 2 的两种读法，即笔记正文的“先剪 IG 大的正值”（signed_ig，带符号 IG 降序）与笔记代码的
+# “先剪 IG 小的正值、负值最后”（signed_ig_code）；分层 {glue:text}`bands`%（layer_bands）。虚线为 Michel 重要性与留一消融（LOO）的顺序，点线为贪心剪枝
 # （直接在检验用的留出集上选择，属于样本内结果），灰带为随机顺序的 5–95% 区间。
 # ```
 #
 # 检验（笔记中的步骤）：每种策略剪掉 {glue:text}`k30` 个头（{glue:text}`prune_pct:.0f`%），
 # 在留出集上重新评估，并给出其在随机 {glue:text}`prune_pct:.0f`% 子集中的百分位（越低越好）
-# 以及与贪心剪枝的差距。笔记的三种策略中，{glue:md}`best_zh`。
+# 以及与贪心剪枝的差距。笔记的策略（策略 2 计两种读法）中，{glue:md}`best_zh`。
 
 # %% [markdown] tags=["lang-en"]
 # ## Pruning strategies
@@ -279,9 +280,11 @@ show(ver, ["model", "strategy"])
 # ```{glue:figure} fig_prune
 # :name: fig-attr-prune-en
 #
-# Relative change of the held-out loss against the fraction of heads pruned. Solid: the three
-# strategies of Note 5 (|IG| ascending, signed IG descending, layer bands
-# {glue:text}`bands` %); dashed: the orders by Michel's importance and by LOO; dotted: greedy
+# Relative change of the held-out loss against the fraction of heads pruned. Solid: the
+# strategies of Note 5: |IG| ascending (abs_ig); the two readings of strategy 2, the note's
+# prose "large positive IG first" (signed_ig, signed IG descending) and the note's code
+# "smallest positive IG first, negatives last" (signed_ig_code); layer bands
+# {glue:text}`bands` % (layer_bands). Dashed: the orders by Michel's importance and by LOO; dotted: greedy
 # pruning (chosen on the same held-out windows as the curves, so in-sample); grey: the 5–95%
 # band of random orders.
 # ```
@@ -289,11 +292,12 @@ show(ver, ["model", "strategy"])
 # Verification (the follow-up step that Note 5 proposes): each strategy prunes
 # {glue:text}`k30` heads ({glue:text}`prune_pct:.0f` %), and the pruned model is re-evaluated
 # on held-out data. The table places each result among random {glue:text}`prune_pct:.0f` %
-# subsets (as a percentile; lower is better) and compares it with greedy pruning. Of the three
-# strategies of Note 5, {glue:md}`best_en`.
+# subsets (as a percentile; lower is better) and compares it with greedy pruning. Of the
+# strategies of Note 5 (strategy 2 in both readings), {glue:md}`best_en`.
 
 # %%
-rel = ver[ver["strategy"].isin(["abs_ig", "signed_ig", "greedy", "random (mean)"])].pivot(
+rel = ver[ver["strategy"].isin(["abs_ig", "signed_ig", "signed_ig_code", "greedy",
+                               "random (mean)"])].pivot(
     index="strategy", columns="model", values="rel_delta_loss")
 glue_value("ar_rand", float(rel.loc["random (mean)", "ar"]))
 glue_value("llada_rand", float(rel.loc["random (mean)", "llada"]))

@@ -126,7 +126,9 @@ def test_bad_gates_and_missing_noise():
 def test_strategies_and_bands():
     ig = np.array([0.3, -0.5, 0.01, -0.02, 0.2, -0.9, 0.0, 0.05])
     orders = pr.strategy_orders(ig, np.abs(ig), -ig)
-    assert list(orders["signed_ig"][:2]) == [0, 4]  # most positive first
+    assert list(orders["signed_ig"][:2]) == [0, 4]  # the note's prose: most positive first
+    # the note's code: smallest positive first, negatives last (smallest |IG| among them first)
+    assert list(orders["signed_ig_code"]) == [6, 2, 7, 4, 0, 3, 1, 5]
     assert list(orders["abs_ig"][:2]) == [6, 2]
     assert pr.band_counts([4, 8, 4], 0) == [0, 0, 0]
     assert sum(pr.band_counts([4, 8, 4], 5)) == 5

@@ -102,13 +102,17 @@ def dependence_gallery(t: SwitchTable, values: np.ndarray, number: dict[str, int
 
 
 def cell_bars(t: SwitchTable, groups: list[list[str]], number: dict[str, int], ncols: int = 3):
-    """Bars of the mean metric (± sd) in every on/off cell of each group of switches."""
+    """The mean metric (± sd) in every on/off cell of each group of switches, as points with
+    intervals: a bar would need an axis from zero, and a truncated one exaggerates the gaps."""
     nrows = int(np.ceil(len(groups) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.4 * nrows), squeeze=False)
     for ax, g in zip(axes.flat, groups, strict=False):
         c = cell_means(t, g)
         labels = ["".join(str(int(v)) for v in row) for row in c[g].to_numpy()]
-        ax.bar(labels, c["mean"], yerr=c["std"].fillna(0), color="#4c72b0", capsize=3)
+        x = np.arange(len(labels))
+        ax.errorbar(x, c["mean"], yerr=c["std"].fillna(0), fmt="o", color="#4c72b0", capsize=3)
+        ax.set_xticks(x, labels)
+        ax.set_xlim(-0.5, len(labels) - 0.5)
         lo, hi = (c["mean"] - c["std"].fillna(0)).min(), (c["mean"] + c["std"].fillna(0)).max()
         ax.set_ylim(lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo))
         ax.set_title(

@@ -32,13 +32,17 @@ def prefix_sets(order: np.ndarray) -> list[np.ndarray]:
 def strategy_orders(ig: np.ndarray, michel_abs: np.ndarray, loo: np.ndarray) -> dict:
     """The note's and the references' static orders (first = pruned first).
 
-    abs_ig: |IG| ascending (note's strategy 1); signed_ig: signed IG descending, i.e. large
-    positive ("harmful") first, large negative kept (note's strategy 2); michel: I_h
-    ascending; loo: Δ_h ascending (Michel's oracle).
+    abs_ig: |IG| ascending (note's strategy 1). Strategy 2 has two readings in the note:
+    signed_ig, its prose ("remove IG > 0 and large first, then |IG| ≈ 0, keep large negative"):
+    signed IG descending; signed_ig_code, its code (importance = IG for IG ≥ 0 and |IG| + 100
+    for IG < 0, prune the lowest): the smallest positive first, then the larger positive, the
+    negative last by |IG|. michel: I_h ascending; loo: Δ_h ascending (Michel's oracle).
     """
+    code_importance = np.where(ig < 0, np.abs(ig) + 100.0, ig)
     return {
         "abs_ig": np.argsort(np.abs(ig), kind="stable"),
         "signed_ig": np.argsort(-ig, kind="stable"),
+        "signed_ig_code": np.argsort(code_importance, kind="stable"),
         "michel": np.argsort(michel_abs, kind="stable"),
         "loo": np.argsort(loo, kind="stable"),
     }

@@ -46,7 +46,7 @@ def sign_verdict(stats: pd.DataFrame) -> tuple[str, str]:
     )
 
 
-NOTE_STRATEGIES = ("abs_ig", "signed_ig", "layer_bands")
+NOTE_STRATEGIES = ("abs_ig", "signed_ig", "signed_ig_code", "layer_bands")
 
 
 def best_note_strategy(verification: pd.DataFrame) -> tuple[str, str]:
