@@ -338,23 +338,24 @@ def test_connection_weights_are_reachable_shaped_and_start_at_their_init():
         assert variant(name).connection_weights() == {}
 
 
-def test_gradients_reach_every_connection_parameter():
+@pytest.mark.parametrize("name", LEARNED)
+def test_gradients_reach_every_connection_parameter(name):
     """One backward reaches every connection tensor, except the generators' W1, which MUDD's
     init (W2 = 0) cuts off at step 0; after one SGD step W1 gets its gradient too."""
     x = tokens()
-    for name in LEARNED:
-        model = variant(name).train()
-        named = dict(model.connections.named_parameters())
-        model(x).square().mean().backward()
-        for key, p in named.items():
-            zero_at_init = key.endswith("w1")
-            assert (p.grad.abs().sum() > 0) != zero_at_init, (name, key)
-        with torch.no_grad():
-            for p in model.parameters():
-                p -= 0.1 * p.grad
-        model.zero_grad()
-        model(x).square().mean().backward()
-        assert all(p.grad.abs().sum() > 0 for p in named.values()), name
+    model = variant(name).train()
+    named = dict(model.connections.named_parameters())
+    assert named
+    model(x).square().mean().backward()
+    for key, p in named.items():
+        zero_at_init = key.endswith("w1")
+        assert (p.grad.abs().sum() > 0) != zero_at_init, key
+    with torch.no_grad():
+        for p in model.parameters():
+            p -= 0.1 * p.grad
+    model.zero_grad()
+    model(x).square().mean().backward()
+    assert all(p.grad.abs().sum() > 0 for p in named.values())
 
 
 def test_connection_parameters_and_only_they_are_marked_no_weight_decay():

@@ -18,7 +18,9 @@ f_m = MLP_m(N(y_m)); u_{m+1} = y_m + f_m; logits = head(N(u_{L+1})).
 Decisions (each with a test where it can be tested):
 
 * Every variant, the baseline included, runs the same explicit attention, so timings compare
-  one code path; the explicit baseline equals PTLM's SDPA baseline to float rounding.
+  one code path; the explicit baseline equals PTLM's SDPA baseline to float rounding. The causal
+  mask is a [T, T] matrix of 0 and -inf added to the finished logits (faster than masked_fill
+  on the CPU, and exact: changing a later token leaves earlier logits bit-identical).
 * V1 ("replace the residual at the site by the sum of earlier outputs"): M1 attention site
   y_m = a_m + sum_{i<m} a_i (u_m dropped); M2 the same with the sum divided by (m - 1); M3 MLP
   site u_{m+1} = f_m + sum_{i<m} f_i (attention site standard); M4 = M3 with / (m - 1); M5 both
@@ -146,9 +148,16 @@ def rms_no_scale(x: torch.Tensor, eps: float) -> torch.Tensor:
     return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps)
 
 
-def causal_softmax(z: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
-    """softmax over keys of logits z [B, H, T, T] with the ``hidden`` (j > i) entries removed."""
-    return z.masked_fill(hidden, float("-inf")).softmax(-1)
+def causal_mask(T: int, device=None) -> torch.Tensor:
+    """[T, T]: 0 where key j <= query i, -inf where j > i. It is added to the logits, never
+    multiplied (adding -inf is exact; masked_fill is slower on the CPU)."""
+    later = ~torch.tril(torch.ones(T, T, dtype=torch.bool, device=device))
+    return torch.zeros(T, T, device=device).masked_fill(later, float("-inf"))
+
+
+def causal_softmax(z: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """softmax over keys of logits z [B, H, T, T] under the additive causal ``mask``."""
+    return (z + mask).softmax(-1)
 
 
 def depth_sum(terms: list[torch.Tensor], weights) -> torch.Tensor:
@@ -200,25 +209,25 @@ class ResidualBlock(nn.Module):
         self.norm1, self.attn, self.ffn = Norm(cfg), ExplicitAttention(cfg), FFN(cfg)
         self.norm2 = Norm(cfg)
 
-    def attention(self, u, rope, hidden, scale) -> tuple[torch.Tensor, torch.Tensor]:
+    def attention(self, u, rope, mask, scale) -> tuple[torch.Tensor, torch.Tensor]:
         """a = Attn(N1(u)) [B, T, d] and its probabilities P [B, H, T, T]."""
         h = self.norm1(u)
-        p = causal_softmax(self.attn.scores(h, h, rope) * scale, hidden)
+        p = causal_softmax(self.attn.scores(h, h, rope) * scale, mask)
         return self.attn.combine(p, self.attn.values(h)), p
 
     def mlp(self, y: torch.Tensor) -> torch.Tensor:
         return self.ffn(self.norm2(y))
 
-    def forward(self, u, rope, hidden, scale) -> torch.Tensor:
+    def forward(self, u, rope, mask, scale) -> torch.Tensor:
         """The baseline block: y = u + a, u' = y + f."""
-        y = u + self.attention(u, rope, hidden, scale)[0]
+        y = u + self.attention(u, rope, mask, scale)[0]
         return y + self.mlp(y)
 
-    def multiway(self, streams, rope, hidden, scale) -> torch.Tensor:
+    def multiway(self, streams, rope, mask, scale) -> torch.Tensor:
         """MUDD's block: q, k, v from N1 of their own streams, the residual from X^R."""
         xq, xk, xv, xr = streams
         scores = self.attn.scores(self.norm1(xq), self.norm1(xk), rope)  # [B, H, T, T]
-        p = causal_softmax(scores * scale, hidden)
+        p = causal_softmax(scores * scale, mask)
         y = xr + self.attn.combine(p, self.attn.values(self.norm1(xv)))
         return y + self.mlp(y)
 
@@ -371,21 +380,20 @@ class ResidualLM(nn.Module):
         B, T = tokens.shape
         if T > self.cfg.seq_len:
             raise ValueError(f"sequence length {T} exceeds the model's seq_len={self.cfg.seq_len}")
-        ones = torch.ones(T, T, dtype=torch.bool, device=tokens.device)
-        hidden = ~torch.tril(ones)  # [T, T], True where key j > query i
         e = self.embed(tokens)  # [B, T, d]
-        u = getattr(self, f"_stream_{self.family}")(e, hidden)  # [B, T, d]
+        mask = causal_mask(T, tokens.device)  # [T, T]
+        u = getattr(self, f"_stream_{self.family}")(e, mask)  # [B, T, d]
         return self.lm_head(self.norm(u))  # [B, T, V]
 
     # --- baseline, V1, V2 --------------------------------------------------------------------
 
-    def _stream_baseline(self, e, hidden):
+    def _stream_baseline(self, e, mask):
         u = e
         for block in self.blocks:
-            u = block(u, self.rope, hidden, self.scale)
+            u = block(u, self.rope, mask, self.scale)
         return u
 
-    def _stream_v1(self, e, hidden):
+    def _stream_v1(self, e, mask):
         """V1: y_m = a_m + H_m and/or u_{m+1} = f_m + H'_m, H = sum_{i<m} a_i or f_i (V1_SITES).
 
         M2/M4 divide H by the number of earlier sources; literal: sources 1..m-1 (none at m = 1),
@@ -401,7 +409,7 @@ class ResidualLM(nn.Module):
 
         u = e
         for block in self.blocks:
-            a = block.attention(u, self.rope, hidden, self.scale)[0]
+            a = block.attention(u, self.rope, mask, self.scale)[0]
             y = u + a if att is None else a + history(att)
             f = block.mlp(y)
             u = y + f if mlp is None else f + history(mlp)
@@ -416,13 +424,13 @@ class ResidualLM(nn.Module):
             return 1.0 / (k + 1)
         return torch.softmax(self.connections.theta[k - 1], dim=0)  # [k + 1]
 
-    def _stream_v2(self, e, hidden):
+    def _stream_v2(self, e, mask):
         """V2: M1 u_{m+1} = y_m + (1/m) sum_{i<=m} f_i; M2 y_m = u_m + (1/m) sum_{i<=m} a_i;
         M3 u_{m+1} = y_m + sum_{i<=m} softmax(theta_m)_i f_i."""
         site, weighting = DEPTH_SITES[self.residual]
         u, outs = e, []  # outs: a_i (attention site) or f_i (MLP site) of layers i <= m
         for k, block in enumerate(self.blocks):
-            a = block.attention(u, self.rope, hidden, self.scale)[0]
+            a = block.attention(u, self.rope, mask, self.scale)[0]
             if site == "attn":
                 outs.append(a)
                 a = depth_sum(outs, self._depth_weights(k, weighting))
@@ -445,7 +453,7 @@ class ResidualLM(nn.Module):
         """f^_i(u) = MLP_i(N2_i(u + a^_i(u))), no final residual."""
         return self.blocks[i].mlp(u + self._recomputed_attention(i, p, u))  # [B, T, d]
 
-    def _stream_v3(self, e, hidden):
+    def _stream_v3(self, e, mask):
         """V3: earlier layers recomputed on the current input u_m with their kept P_i.
 
         M1 (MLP site): y_m = u_m + a_m, u_{m+1} = y_m + sum_{i<=m} c_i f^_i(u_m);
@@ -457,7 +465,7 @@ class ResidualLM(nn.Module):
         recompute = self._recomputed_attention if site == "attn" else self._recomputed_mlp
         u, kept = e, []  # kept: P_i [B, H, T, T] of layers i < m
         for k, block in enumerate(self.blocks):
-            a, p = block.attention(u, self.rope, hidden, self.scale)
+            a, p = block.attention(u, self.rope, mask, self.scale)
             earlier = [recompute(i, p_i, u) for i, p_i in enumerate(kept)]
             c = self._depth_weights(k, weighting)
             if site == "attn":
@@ -471,7 +479,7 @@ class ResidualLM(nn.Module):
 
     # --- V4 ----------------------------------------------------------------------------------
 
-    def _stream_v4(self, e, hidden):
+    def _stream_v4(self, e, mask):
         """V4: Z_m = sum_{i<=m} s_{m,i} (W_{m,i} * R_i), P_m = softmax(mask(Z_m)), a_m = P_m V_m.
 
         R_i [B, H, T, T] raw scores from layer i's own input; the mask comes after the sum.
@@ -486,7 +494,7 @@ class ResidualLM(nn.Module):
             else:
                 raws = [r] if self.residual in CURRENT_ONLY else [*raws, r]
                 z = self._v4_weighted_logits(k, raws, u)  # Z_m [B, H, T, T]
-            a = block.attn.combine(causal_softmax(z, hidden), block.attn.values(h))
+            a = block.attn.combine(causal_softmax(z, mask), block.attn.values(h))
             y = u + a
             u = y + block.mlp(y)
         return u
@@ -532,20 +540,20 @@ class ResidualLM(nn.Module):
 
     # --- DenseFormer, MUDD -------------------------------------------------------------------
 
-    def _stream_denseformer(self, e, hidden):
+    def _stream_denseformer(self, e, mask):
         """X_0 = e, X_i = Block_i(Y_{i-1}), Y_i = sum_{j<=i} alpha_{i,j} X_j; the head reads Y_L."""
         states, y = [e], e  # X_0..X_i, each [B, T, d]
         for i, block in enumerate(self.blocks):
-            states.append(block(y, self.rope, hidden, self.scale))
+            states.append(block(y, self.rope, mask, self.scale))
             y = depth_sum(states, self.connections.alpha[i])  # Y_{i+1} [B, T, d]
         return y
 
-    def _stream_mudd(self, e, hidden):
+    def _stream_mudd(self, e, mask):
         """After block i: A^s = a^s + GELU(RMSNormNoScale(X_i) W1) W2^s, X^s = sum_j A^s_j X_j for
         s in (Q, K, V, R); block i+1 reads q, k, v from X^Q, X^K, X^V and adds to X^R."""
         states, streams = [e], (e,) * MUDD_STREAMS
         for i, block in enumerate(self.blocks):
-            states.append(block.multiway(streams, self.rope, hidden, self.scale))  # X_{i+1}
+            states.append(block.multiway(streams, self.rope, mask, self.scale))  # X_{i+1}
             gen = self.connections.gen[i]
             A = gen(states[-1]).unflatten(-1, (gen.streams, gen.sources))  # [B, T, S, i + 2]
             streams = torch.einsum("btsn,nbtd->sbtd", A, torch.stack(states))  # [S, B, T, d]
