@@ -9,7 +9,7 @@
 #     language: python
 #     name: python3
 #   ptlab:
-#     seconds: {smoke: 40, quick: 1100}  # measured on the 2-core CPU
+#     seconds: {smoke: 40, quick: 1135}  # measured on the 2-core CPU
 #     depends: []
 #     profiles:
 #       smoke: {variants: "v1_m3,v2_m3,v3_m3_2,v4_m1,v4_m4,v4_m1d,v4_c,denseformer,mudd", seeds: 2}
@@ -139,6 +139,8 @@ glue_value("base_loss", base["eval_loss"])
 glue_value("base_sd", base["eval_loss_sd"])
 glue_value("n_better", int((table["ci_high"] < 0).sum()))
 glue_value("n_worse", int((table["ci_low"] > 0).sum()))
+glue_text("worse_list", ", ".join(f"`{v}`" for v in table.loc[table["ci_low"] > 0, "variant"]) or "—")
+glue_text("better_list", ", ".join(f"`{v}`" for v in table.loc[table["ci_high"] < 0, "variant"]) or "—")
 glue_value("n_diverged", int(table["diverged"].sum()))
 glue_value("explicit_ratio", table["explicit_time_ratio"].median())
 res.show(table)
@@ -153,7 +155,9 @@ res.show(table)
 # 基线的验证损失为 {glue:text}`base_loss:.4f`
 # （种子间标准差 {glue:text}`base_sd:.4f`）。{glue:text}`n_better` 个变体的区间整体低于 0（优于基线），
 # {glue:text}`n_worse` 个整体高于 0（劣于基线），其余与基线的差异在噪声之内；
-# {glue:text}`n_diverged` 次运行发散。完整表格可下载：{download}`variants.csv <../generated/data/residual/variants.csv>`。
+# {glue:text}`n_diverged` 次运行发散。劣于基线的变体：{glue:md}`worse_list`；优于基线的变体：{glue:md}`better_list`。
+# 训练步时比是在扫描进程中、在机器当时的负载下测得的，只能作粗略参考；受控的计时见 `bench/residual_cost.py`（README 的“性能”一节）。
+# 完整表格可下载：{download}`variants.csv <../generated/data/residual/variants.csv>`。
 
 # %% [markdown] tags=["lang-en"]
 # ## Every variant
@@ -169,7 +173,10 @@ res.show(table)
 # {glue:text}`base_loss:.4f` (seed sd {glue:text}`base_sd:.4f`). For {glue:text}`n_better`
 # variants the whole interval lies below 0 (better than the baseline), for
 # {glue:text}`n_worse` it lies above 0 (worse), and the rest are within noise of the baseline;
-# {glue:text}`n_diverged` runs diverged. The full table can be downloaded:
+# {glue:text}`n_diverged` runs diverged. Worse than the baseline: {glue:md}`worse_list`; better:
+# {glue:md}`better_list`. The training step-time ratios are measured inside the sweep, under
+# whatever load the machine had, and are only a rough guide; controlled timings are in
+# `bench/residual_cost.py` (README, "Performance"). The full table can be downloaded:
 # {download}`variants.csv <../generated/data/residual/variants.csv>`.
 
 # %% tags=["remove-cell"]

@@ -339,25 +339,28 @@ def claim_v4_modules(calls: dict[str, Call], eval_ratio: dict[str, float]) -> di
         return _row("v4_modules", zh, en, "not run", "", "")
     acc, tok = calls["v4_m1"].delta, np.mean([calls["v4_c"].delta, calls["v4_d"].delta])
     both = np.mean([calls["v4_m1c"].delta, calls["v4_m1d"].delta])
-    gain_zh = "logit 累加" if acc < tok else "token 权重"
-    gain_en = "logit accumulation" if acc < tok else "the token weights"
     t_acc = eval_ratio.get("v4_m1", np.nan)
     t_tok = np.nanmean([eval_ratio.get("v4_c", np.nan), eval_ratio.get("v4_d", np.nan)])
     cost_zh = "logit 累加" if t_acc > t_tok else "token 权重"
     cost_en = "logit accumulation" if t_acc > t_tok else "the token weights"
-    any_gain = min(acc, tok, both) < 0 and any(calls[n].outcome == "better" for n in need)
-    verdict = "supported" if any_gain else "not supported"
+    if min(acc, tok) < 0:
+        gain_zh = "收益主要来自" + ("logit 累加" if acc < tok else "token 权重")
+        gain_en = "the gain comes mostly from " + (
+            "logit accumulation" if acc < tok else "the token weights"
+        )
+    else:
+        gain_zh, gain_en = "两个模块单独使用都没有降低损失", "neither module alone lowers the loss"
+    gained = any(calls[n].outcome == "better" for n in need)
     return _row(
         "v4_modules",
         zh,
         en,
-        verdict,
+        "supported" if gained else "not supported",
         f"仅累加 Δ = {acc:+.4f}，仅 token 权重 Δ = {tok:+.4f}，二者兼有 Δ = {both:+.4f}："
-        f"收益主要来自{gain_zh}；"
-        f"推理时间比：仅累加 {t_acc:.2f}，仅 token 权重 {t_tok:.2f}，耗时主要来自{cost_zh}",
+        f"{gain_zh}；推理时间比：仅累加 {t_acc:.2f}，仅 token 权重 {t_tok:.2f}，"
+        f"耗时主要来自{cost_zh}",
         f"accumulation only Δ = {acc:+.4f}, token weights only Δ = {tok:+.4f}, "
-        f"both Δ = {both:+.4f}: "
-        f"the gain comes mostly from {gain_en}; eval-time ratio: accumulation only {t_acc:.2f}, "
+        f"both Δ = {both:+.4f}: {gain_en}; eval-time ratio: accumulation only {t_acc:.2f}, "
         f"token weights only {t_tok:.2f}, so the time goes mostly to {cost_en}",
     )
 

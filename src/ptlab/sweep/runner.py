@@ -6,6 +6,7 @@ record; so both give the same records and the same resume semantics (finished ru
 
 from __future__ import annotations
 
+import math
 import os
 import time
 import traceback
@@ -156,8 +157,6 @@ def execute_run(spec: RunSpec, threads: int | None = None) -> str:
 def connection_weights(model) -> dict[str, list]:
     """The learned cross-layer weights of a residual variant as JSON lists (NaN → None), so
     the chapter can plot them without the trained model; empty for other models."""
-    import math
-
     get = getattr(model, "connection_weights", None)
     if get is None:
         return {}
