@@ -441,6 +441,7 @@ def test_matched_dense_edges_recover_a_planted_ratio():
     assert set(s1["match"]) == {"interpolated"}
     s2 = ratios[ratios["model"] == "s2"]
     assert np.allclose(s2["dense_edges"], 10) and set(s2["match"]) == {"nearest"}
+    assert np.allclose(s2["loss_gap"], 0.2) and np.allclose(s1["loss_gap"], 0.0)
     summary = study.ratio_summary(ratios).set_index(["model", "task"])
     assert summary.loc[("s1", "quote"), "ratio"] == pytest.approx(math.sqrt(0.1 * 0.2))
     assert summary.loc[("s1", "quote"), "ratio_min"] == pytest.approx(0.1)
@@ -537,3 +538,152 @@ def test_circuits_command_writes_the_tables_and_one_state_dict_per_model(tmp_pat
         nz = sum(int((v != 0).sum()) for k, v in state.items() if v.dim() == 2 and k != "bigram")
         assert nz == row.nonzero_params
     assert not list(out.rglob("*.tmp"))
+
+
+# --- verdicts ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "lo,hi,word",
+    [
+        (0.05, 0.5, "smaller"),
+        (0.5, 1.5, "cannot tell"),
+        (1.2, 3.0, "larger"),
+        (0.9, 0.99, "smaller"),
+    ],
+)
+def test_ratio_verdict_crosses_one(lo, hi, word):
+    from ptlab.circuits import verdicts as vd
+
+    summary = pd.DataFrame(
+        [
+            {
+                "model": "s",
+                "task": "all",
+                "ratio": (lo + hi) / 2,
+                "ratio_min": lo,
+                "ratio_max": hi,
+                "seeds": 2,
+                "match": "",
+            }
+        ]
+    )
+    assert word in vd.ratio_verdict(summary)[1]
+
+
+def _circ(**kw):
+    base = {
+        "model": "s",
+        "task": "quote",
+        "ablation": "mean",
+        "control": "none",
+        "prune_seed": 0,
+        "target_loss": 0.15,
+        "reached": True,
+        "nodes": 10,
+        "edges": 100,
+        "heldout_task_loss": 0.1,
+        "full_task_loss": 0.05,
+        "necessity_loss": 1.0,
+        "random_necessity_loss": 0.2,
+    }
+    return {**base, **kw}
+
+
+@pytest.mark.parametrize(
+    "held,nec,rand,suff_holds,nec_holds",
+    [
+        (0.1, 1.0, 0.2, True, True),
+        (0.2, 1.0, 0.2, False, True),
+        (0.1, 0.6, 0.2, True, False),
+        (0.1, 1.0, 1.2, True, False),
+    ],
+)
+def test_validation_table_thresholds(held, nec, rand, suff_holds, nec_holds):
+    from ptlab.circuits import verdicts as vd
+
+    circ = pd.DataFrame(
+        [_circ(heldout_task_loss=held, necessity_loss=nec, random_necessity_loss=rand)]
+    )
+    overlap = pd.DataFrame(
+        {"model": ["s"], "task": ["quote"], "seeds": ["0–1"], "shared_nodes": [5], "jaccard": [0.4]}
+    )
+    t = vd.validation_table(circ, overlap).set_index("check")
+    assert bool(t.loc["sufficiency", "holds"]) == suff_holds
+    assert bool(t.loc["necessity", "holds"]) == nec_holds
+    assert not bool(t.loc["seed_overlap", "holds"])  # Jaccard 0.4 < 0.5
+
+
+@pytest.mark.parametrize("edges,small", [(150, True), (250, False)])
+def test_controls_verdict_says_when_a_control_finds_a_small_circuit(edges, small):
+    from ptlab.circuits import verdicts as vd
+
+    circ = pd.DataFrame(
+        [
+            _circ(),
+            _circ(control="shuffled", edges=edges),
+            _circ(control="random_init", reached=False, edges=np.nan),
+        ]
+    )
+    zh, en = vd.controls_verdict(circ)
+    assert ("can create circuits" in en) == small
+    assert "never reached the target" in en  # the random-init control
+    assert zh and "造出" in zh
+
+
+@pytest.mark.parametrize("acc_long,falls", [(0.85, True), (0.95, False)])
+def test_dilution_verdict_needs_a_drop_of_a_tenth(acc_long, falls):
+    from ptlab.circuits import verdicts as vd
+
+    dil = pd.DataFrame(
+        {
+            "model": ["m", "m"],
+            "elements": [1, 8],
+            "accuracy": [0.96, acc_long],
+            "task_loss": [0.1, 0.3],
+        }
+    )
+    assert ("`m`" in vd.dilution_verdict(dil)[1]) == falls
+
+
+def test_a_kept_node_without_incoming_edges_is_counted_as_a_constant():
+    m = _blank()
+    index = NodeIndex(m.cfg)
+    keep = torch.zeros(index.n, dtype=torch.bool)
+    with torch.no_grad():
+        m.blocks[0].c_fc.weight[3, 0] = 1.0
+    for site, ch in (((0, "mlp_in"), 0), ((0, "mlp_neuron"), 3), ((0, "mlp_neuron"), 7)):
+        keep[index.slices[site].start + ch] = True
+    assert ed.constant_nodes(m, keep) == 1  # neuron 7: no kept input reaches it
+    nodes, links = ed.site_counts(m, keep)
+    assert nodes[(0, "mlp_neuron")] == 2 and links[((0, "mlp_in"), (0, "mlp_neuron"))] == 1
+
+
+@pytest.mark.parametrize(
+    "rows,task,has",
+    [
+        ([(0, "mlp_neuron"), (1, "attn_q"), (1, "attn_k"), (1, "attn_v")], "quote", True),
+        ([(0, "mlp_neuron"), (0, "attn_q"), (0, "attn_k"), (0, "attn_v")], "quote", False),
+        ([(0, "mlp_neuron"), (1, "attn_v")], "quote", False),
+        ([(0, "attn_v"), (1, "attn_v")], "bracket", True),
+        ([(0, "attn_v"), (0, "mlp_neuron")], "bracket", False),
+    ],
+)
+def test_paper_shape_needs_the_papers_ingredients_in_order(rows, task, has):
+    from ptlab.circuits import verdicts as vd
+
+    nodes = pd.DataFrame(
+        [
+            {
+                "layer": la,
+                "location": lo,
+                "channel": 0,
+                "head": 0,
+                "mean_a": 0.0,
+                "mean_b": 0.0,
+                "contrast": 1.0,
+            }
+            for la, lo in rows
+        ]
+    )
+    assert vd.paper_shape(nodes, task) == has

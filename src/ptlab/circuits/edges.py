@@ -76,3 +76,25 @@ def edge_blocks(model: CircuitModel, keep: torch.Tensor) -> Iterator[Block]:
 def count_edges(model: CircuitModel, keep: torch.Tensor) -> int:
     """Number of edges between the kept nodes (bool [n]) of ``model``."""
     return int(sum(int(b.sum()) for _, _, b in edge_blocks(model, keep)))
+
+
+def site_counts(model: CircuitModel, keep: torch.Tensor):
+    """The circuit summarised per site: ({(layer, loc): kept nodes}, {(src, dst): edges})."""
+    nodes = {key: int(k.sum()) for key, k in NodeIndex(model.cfg).split(keep.bool()).items()}
+    links: dict[tuple[Site, Site], int] = {}
+    for s, t, b in edge_blocks(model, keep):
+        links[(s, t)] = links.get((s, t), 0) + int(b.sum())
+    return nodes, links
+
+
+def constant_nodes(model: CircuitModel, keep: torch.Tensor) -> int:
+    """Kept nodes that no edge reaches and that do not read the residual stream: with every
+    input ablated they are constants, so they act on the output like biases."""
+    index = NodeIndex(model.cfg)
+    fed = torch.zeros(index.n, dtype=torch.bool)
+    for _, t, b in edge_blocks(model, keep):
+        fed[index.slices[t]] |= b.any(dim=1)
+    reads = torch.zeros(index.n, dtype=torch.bool)
+    for (_, loc), sl in index.slices.items():
+        reads[sl] = loc in ("attn_in", "mlp_in")
+    return int((keep.bool() & ~fed & ~reads).sum())

@@ -1,5 +1,6 @@
-"""Figures of the circuits chapter: a circuit drawing (its nodes by layer and location, its
-edges as ``edges.edge_blocks`` defines them) and the frontier (edges against pretraining loss).
+"""Figures of the circuits chapter: a circuit drawing (its kept nodes per layer and location and
+the edges between those sites, as ``edges.site_counts`` counts them; a drawing per node would be
+unreadable at hundreds of nodes) and the frontier (edges against pretraining loss).
 Labels carry both languages ("层 · layer"). Shown in: chapter *circuits*.
 """
 
@@ -9,8 +10,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ptlab.circuits.edges import edge_blocks
-from ptlab.circuits.model import LOCATIONS, NodeIndex
+from ptlab.circuits.edges import site_counts
+from ptlab.circuits.model import LOCATIONS
 
 SHORT = {
     "attn_in": "a_in",
@@ -34,34 +35,64 @@ COLOURS = {
 }
 
 
-def node_positions(model, keep: torch.Tensor) -> dict[tuple[int, str, int], tuple[float, float]]:
-    """(layer, location, channel) → (x, y): one column per site, kept channels stacked."""
-    index = NodeIndex(model.cfg)
-    pos = {}
-    for col, (layer, loc) in enumerate(index.slices):
-        kept = keep[index.slices[(layer, loc)]].nonzero().flatten().tolist()
-        for row, ch in enumerate(kept):
-            pos[(layer, loc, ch)] = (float(col), row - (len(kept) - 1) / 2)
-    return pos
+X = {
+    "attn_in": 0,
+    "attn_q": 1,
+    "attn_k": 2,
+    "attn_v": 3,
+    "attn_out": 4,
+    "mlp_in": 5,
+    "mlp_neuron": 6,
+    "mlp_out": 7,
+}
+Y = {"attn_q": 1.3, "attn_k": 1.0, "attn_v": 0.7, "mlp_neuron": 1.0}  # the rest: 0 (residual)
+
+
+def site_xy(layer: int, loc: str) -> tuple[float, float]:
+    return float(len(X) * layer + X[loc]), Y.get(loc, 0.0)
 
 
 def draw_circuit(ax, model, keep: torch.Tensor, title: str = "") -> None:
-    """Nodes (labelled by channel) and edges of the kept subgraph of ``model``."""
-    pos = node_positions(model, keep)
-    styles = {"weight": ("-", "#555555"), "qk": (":", "#8172b3"), "resid": ("--", "#bbbbbb")}
-    for (ls, ll), (ts, tl), block in edge_blocks(model, keep):
-        kind = (
-            "qk"
-            if (ll, tl) == ("attn_q", "attn_k")
-            else ("resid" if ll.endswith("_out") and tl.endswith("_in") else "weight")
+    """A circuit per site: a disc per (layer, location) sized and labelled by its kept nodes,
+    a line per pair of sites with edges, labelled by their number (solid: weights, dotted:
+    q–k pairs, dashed arcs: residual write → read)."""
+    nodes, links = site_counts(model, keep)
+    for (s, t), n in links.items():
+        if n == 0:
+            continue
+        (x0, y0), (x1, y1) = site_xy(*s), site_xy(*t)
+        resid = s[1].endswith("_out") and t[1].endswith("_in")
+        style = "--" if resid else (":" if s[1] == "attn_q" else "-")
+        ax.annotate(
+            "",
+            xy=(x1, y1),
+            xytext=(x0, y0),
+            arrowprops=dict(
+                arrowstyle="-",
+                ls=style,
+                lw=0.6 + np.log10(n),
+                color="#999999" if resid else "#555555",
+                connectionstyle=f"arc3,rad={-0.25 if resid else 0.0}",
+            ),
+            zorder=1,
         )
-        style, colour = styles[kind]
-        for t, s in block.nonzero().tolist():
-            (x0, y0), (x1, y1) = pos[(ls, ll, s)], pos[(ts, tl, t)]
-            ax.plot([x0, x1], [y0, y1], style, color=colour, lw=0.8, zorder=1)
-    for (_, loc, ch), (x, y) in pos.items():
-        ax.scatter([x], [y], s=160, color=COLOURS[loc], zorder=2)
-        ax.text(x, y, str(ch), ha="center", va="center", fontsize=6, color="white", zorder=3)
+        mx, my = (x0 + x1) / 2, (y0 + y1) / 2 - (0.12 * abs(x1 - x0) if resid else 0.0)
+        ax.text(
+            mx,
+            my,
+            str(n),
+            fontsize=6,
+            ha="center",
+            va="center",
+            color="#333333",
+            bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.8),
+            zorder=3,
+        )
+    for (layer, loc), n in nodes.items():
+        if n:
+            x, y = site_xy(layer, loc)
+            ax.scatter([x], [y], s=80 + 30 * np.sqrt(n), color=COLOURS[loc], zorder=2)
+            ax.text(x, y, str(n), ha="center", va="center", fontsize=7, color="white", zorder=4)
     n_sites = model.cfg.n_layers * len(LOCATIONS)
     ax.set_xticks(range(n_sites))
     ax.set_xticklabels(
@@ -71,6 +102,7 @@ def draw_circuit(ax, model, keep: torch.Tensor, title: str = "") -> None:
     )
     ax.set_yticks([])
     ax.set_xlim(-0.7, n_sites - 0.3)
+    ax.set_ylim(-1.4, 1.7)
     for layer in range(1, model.cfg.n_layers):
         ax.axvline(layer * len(LOCATIONS) - 0.5, color="#dddddd", lw=1, zorder=0)
     ax.set_title(title, fontsize=9)

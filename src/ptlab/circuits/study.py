@@ -242,31 +242,32 @@ def circuits_table(results: dict[tuple, Circuit]) -> pd.DataFrame:
 # --- table 4: the edge ratio sparse / dense at matched pretraining loss ------------------------
 
 
-def matched_dense(points: pd.DataFrame, loss: float) -> tuple[float, str]:
+def matched_dense(points: pd.DataFrame, loss: float) -> tuple[float, str, float]:
     """Dense edges at pretraining ``loss`` from ``points`` (columns pretrain_loss, edges):
-    linear in (loss, log edges) between the two bracketing models, else the nearest model."""
+    linear in (loss, log edges) between the two bracketing models, else the nearest model.
+    Returns (edges, how, loss gap to the model used: 0 when interpolated)."""
     p = points.sort_values("pretrain_loss")
     x, y = p["pretrain_loss"].to_numpy(), np.log(p["edges"].to_numpy(dtype=float))
     if len(x) == 0:
-        return np.nan, "none"
+        return np.nan, "none", np.nan
     if x[0] <= loss <= x[-1] and len(x) > 1:
-        return float(np.exp(np.interp(loss, x, y))), "interpolated"
+        return float(np.exp(np.interp(loss, x, y))), "interpolated", 0.0
     i = int(np.argmin(np.abs(x - loss)))
-    return float(np.exp(y[i])), "nearest"
+    return float(np.exp(y[i])), "nearest", float(loss - x[i])
 
 
 def ratio_table(models: pd.DataFrame, circ: pd.DataFrame) -> pd.DataFrame:
     """Per sparse model and task: its edges, the dense edges at its pretraining loss, and the
     ratio, per pruning seed (mean ablation, no control, circuits that reached the target with at
-    least one edge: a circuit of no edges, possible only under a loose target, has no ratio)."""
+    least one edge: a circuit of no edges, possible only under a loose target, has no ratio).
+    ``loss_gap`` is the sparse model's pretraining loss minus the matched dense one's."""
     c = circ[(circ["control"] == "none") & (circ["ablation"] == "mean") & circ["reached"]]
-    c = c[c["edges"] > 0]
-    c = c.merge(models[["model", "kind", "pretrain_loss"]], on="model")
+    c = c[c["edges"] > 0].merge(models[["model", "kind", "pretrain_loss"]], on="model")
     rows = []
     for (task, seed), g in c.groupby(["task", "prune_seed"]):
         dense = g[g["kind"] == "dense"]
         for r in g[g["kind"] == "sparse"].itertuples():
-            edges, how = matched_dense(dense, r.pretrain_loss)
+            edges, how, gap = matched_dense(dense, r.pretrain_loss)
             rows.append(
                 {
                     "model": r.model,
@@ -277,21 +278,21 @@ def ratio_table(models: pd.DataFrame, circ: pd.DataFrame) -> pd.DataFrame:
                     "dense_edges": edges,
                     "ratio": r.edges / edges,
                     "match": how,
+                    "loss_gap": gap,
                 }
             )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "model",
-            "task",
-            "prune_seed",
-            "pretrain_loss",
-            "sparse_edges",
-            "dense_edges",
-            "ratio",
-            "match",
-        ],
-    )
+    cols = [
+        "model",
+        "task",
+        "prune_seed",
+        "pretrain_loss",
+        "sparse_edges",
+        "dense_edges",
+        "ratio",
+        "match",
+        "loss_gap",
+    ]
+    return pd.DataFrame(rows, columns=cols)
 
 
 def geomean(x) -> float:
@@ -315,6 +316,7 @@ def ratio_summary(ratios: pd.DataFrame) -> pd.DataFrame:
                     "ratio_max": h["ratio"].max(),
                     "seeds": len(h),
                     "match": "/".join(sorted(set(h["match"]))),
+                    "loss_gap": float(h["loss_gap"].abs().max()),
                 }
             )
         a = per_seed_all[per_seed_all["model"] == model]["ratio"]
@@ -327,9 +329,11 @@ def ratio_summary(ratios: pd.DataFrame) -> pd.DataFrame:
                 "ratio_max": a.max(),
                 "seeds": len(a),
                 "match": "",
+                "loss_gap": float(g["loss_gap"].abs().max()),
             }
         )
-    return pd.DataFrame(rows)
+    cols = ["model", "task", "ratio", "ratio_min", "ratio_max", "seeds", "match", "loss_gap"]
+    return pd.DataFrame(rows, columns=cols)
 
 
 # --- table 5: node overlap across pruning seeds ------------------------------------------------
@@ -418,7 +422,8 @@ def nodes_table(model, keep: torch.Tensor, d: TaskData, means) -> pd.DataFrame:
                 "contrast": float(a.mean() - b.mean()) / sd if sd > 0 else 0.0,
             }
         )
-    return pd.DataFrame(rows)
+    cols = ["layer", "location", "channel", "head", "mean_a", "mean_b", "contrast"]
+    return pd.DataFrame(rows, columns=cols)
 
 
 # --- the driver ------------------------------------------------------------------------------
@@ -493,6 +498,7 @@ LABELS = {
     "ratio_max": "最大 · max",
     "seeds": "种子数 · seeds",
     "match": "匹配方式 · match",
+    "loss_gap": "与匹配模型的损失差 · loss gap to match",
     "shared_nodes": "共有节点 · shared nodes",
     "jaccard": "Jaccard",
     "elements": "列表元素数 · list elements",

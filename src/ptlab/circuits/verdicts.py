@@ -48,7 +48,8 @@ def solved_lines(tasks: pd.DataFrame) -> Pair:
 
 
 def ratio_lines(summary: pd.DataFrame) -> Pair:
-    """One bullet per sparse model: the geometric-mean edge ratio over tasks and its range."""
+    """One bullet per sparse model: the geometric-mean edge ratio over tasks, its range over
+    seeds, the per-task ratios, and the largest pretraining-loss gap to a matched dense model."""
     rows = summary[summary["task"] == "all"]
     if rows.empty:
         return (
@@ -61,11 +62,13 @@ def ratio_lines(summary: pd.DataFrame) -> Pair:
         tasks = ", ".join(f"{t.task} {t.ratio:.2g}" for t in per.itertuples())
         zh.append(
             f"- `{r.model}`：几何平均 {r.ratio:.2g}（{r.seeds} 个剪枝种子间 "
-            f"{r.ratio_min:.2g}–{r.ratio_max:.2g}）；各任务：{tasks}。"
+            f"{r.ratio_min:.2g}–{r.ratio_max:.2g}）；各任务：{tasks}；与所匹配的稠密模型"
+            f"预训练损失之差至多 {r.loss_gap:.3f}。"
         )
         en.append(
             f"- `{r.model}`: geometric mean {r.ratio:.2g} (range over {r.seeds} pruning "
-            f"seeds {r.ratio_min:.2g}–{r.ratio_max:.2g}); per task: {tasks}."
+            f"seeds {r.ratio_min:.2g}–{r.ratio_max:.2g}); per task: {tasks}; pretraining "
+            f"losses within {r.loss_gap:.3f} of the matched dense models."
         )
     return "\n".join(zh), "\n".join(en)
 
@@ -243,137 +246,89 @@ def dilution_verdict(dil: pd.DataFrame) -> Pair:
     return zh, en
 
 
+PAPER_NODES = {"quote": 12, "bracket": 7}  # the paper's circuits (Note 4; the brief's §3.5)
 PAPER_SHAPES = {
     "quote": (
-        "论文中的引号电路：第 0 层的两个 MLP 神经元（引号检测器与引号类型分类器），"
-        "加上较深一层的一个注意力头，用一个 q·k 通道和一个 v 通道把引号类型复制到最后一个位置",
-        "the paper's quote circuit: two layer-0 MLP neurons (a quote detector and a quote-type "
-        "classifier) and a later attention head whose one q·k and one v channel copy the type "
-        "to the last position",
+        "论文中的引号电路（12 个节点、9 条边）：第 0 层的两个 MLP 神经元"
+        "（引号检测器与引号类型分类器），加上较深一层的一个注意力头，"
+        "用一个 q·k 通道和一个 v 通道把引号类型复制到最后一个位置",
+        "the paper's quote circuit (12 nodes, 9 edges): two layer-0 MLP neurons (a quote detector "
+        "and a quote-type classifier) and an attention head in a later layer whose one q·k and "
+        "one v channel copy the type to the last position",
+        "MLP 神经元之后一层的注意力头（保留 q、k 与 v 通道）",
+        "an attention head (q, k and v channels kept) in a layer after an MLP neuron",
     ),
     "bracket": (
-        "论文中的括号电路：`[` 的检测通道，被一个注意力头平均成“深度”通道，"
-        "再由较深的一个头借注意力汇（sink）做阈值判断",
-        "the paper's bracket circuit: a `[` detector channel that an attention head averages "
-        "into a depth channel, thresholded by a later head through its attention sink",
+        "论文中的括号电路（7 个节点、4 条边）：`[` 的检测通道，被一个注意力头平均成“深度”通道，"
+        "再由较深一层的一个头借注意力汇（sink）做阈值判断",
+        "the paper's bracket circuit (7 nodes, 4 edges): a `[` detector channel that an attention "
+        "head averages into a depth channel, thresholded by a head in a later layer through its "
+        "attention sink",
+        "两个不同层中带 v 通道的注意力头",
+        "attention heads with v channels in two different layers",
     ),
 }
 
 
-def circuit_words(nodes: pd.DataFrame, task: str, model: str, edges: int) -> Pair:
+def paper_shape(nodes: pd.DataFrame, task: str) -> bool:
+    """Does the circuit have the paper's ingredients? quote: a head with q, k and v channels in
+    a layer after a kept MLP neuron; bracket: heads with v channels in two layers."""
+    v_layers = set(nodes[nodes["location"] == "attn_v"]["layer"])
+    if task == "bracket":
+        return len(v_layers) >= 2
+    neurons = nodes[nodes["location"] == "mlp_neuron"]["layer"]
+    if neurons.empty:
+        return False
+    qk = set(nodes[nodes["location"] == "attn_q"]["layer"]) & set(
+        nodes[nodes["location"] == "attn_k"]["layer"]
+    )
+    return any(layer > neurons.min() for layer in v_layers & qk)
+
+
+def circuit_words(nodes: pd.DataFrame, task: str, model: str, edges: int, constant: int) -> Pair:
     """What a circuit is made of (per layer: MLP neurons, heads with their q/k/v channels,
-    residual channels), its most contrastive node, and whether it has the paper's parts."""
+    residual channels), its constant nodes, its most contrastive node, and whether it has the
+    paper's ingredients (``paper_shape``)."""
+    if nodes.empty:
+        return (
+            f"`{model}` 在 `{task}` 上不保留任何节点就达到了目标（全部节点均值消融）。",
+            f"`{model}` meets the target on `{task}` with no node kept (all mean-ablated).",
+        )
     parts_zh, parts_en = [], []
     for layer, g in nodes.groupby("layer"):
         n_neur = int((g["location"] == "mlp_neuron").sum())
         heads = sorted(set(g[g["head"] >= 0]["head"]))
+        n_qkv = int((g["head"] >= 0).sum())
         resid = int(g["location"].isin(["attn_in", "attn_out", "mlp_in", "mlp_out"]).sum())
         parts_zh.append(
             f"第 {layer} 层 {n_neur} 个 MLP 神经元、{len(heads)} 个注意力头的 "
-            f"{int((g['head'] >= 0).sum())} 个 q/k/v 通道、{resid} 个残差读写通道"
+            f"{n_qkv} 个 q/k/v 通道、{resid} 个残差读写通道"
         )
         parts_en.append(
-            f"layer {layer}: {n_neur} MLP neurons, {int((g['head'] >= 0).sum())} "
-            f"q/k/v channels of {len(heads)} heads, {resid} residual read/write "
-            "channels"
+            f"layer {layer}: {n_neur} MLP neurons, {n_qkv} q/k/v channels of "
+            f"{len(heads)} heads, {resid} residual read/write channels"
         )
-    top = nodes.loc[nodes["contrast"].abs().idxmax()] if len(nodes) else None
+    top = nodes.loc[nodes["contrast"].abs().idxmax()]
     zh = (
         f"`{model}` 在 `{task}` 上的最小电路有 {len(nodes)} 个节点、{edges} 条边："
         + "；".join(parts_zh)
-        + "。"
+        + f"。其中 {constant} 个节点没有任何输入边：其输入全被消融，"
+        "它们是常数，作用相当于偏置。两条提示之间差异最大的节点是"
+        f"第 {top.layer} 层 {top.location} 通道 {top.channel}（对比度 {top.contrast:+.1f}）。"
     )
     en = (
         f"The smallest circuit of `{model}` on `{task}` has {len(nodes)} nodes and {edges} "
-        "edges: " + "; ".join(parts_en) + "."
+        "edges: " + "; ".join(parts_en) + f". {constant} of its nodes have no incoming edge: "
+        "with all their inputs ablated they are constants and act like biases. The node that "
+        f"differs most between the two prompts is layer {top.layer} {top.location} channel "
+        f"{top.channel} (contrast {top.contrast:+.1f})."
     )
-    if top is not None:
-        zh += (
-            f"两种提示之间差异最大的节点是第 {top.layer} 层 {top.location} 通道 {top.channel}"
-            f"（对比度 {top.contrast:+.1f}）。"
-        )
-        en += (
-            f" The node that differs most between the two prompts is layer {top.layer} "
-            f"{top.location} channel {top.channel} (contrast {top.contrast:+.1f})."
-        )
     if task in PAPER_SHAPES:
-        has_mlp0 = bool(((nodes["layer"] == 0) & (nodes["location"] == "mlp_neuron")).any())
-        has_head = bool(nodes["location"].isin(["attn_v"]).any())
-        same = has_mlp0 and has_head if task == "quote" else has_head
-        zh += f"对照{PAPER_SHAPES[task][0]}，" + (
-            "本电路具备这些组成部分（MLP 神经元与带 v 通道的注意力头）。"
-            if same
-            else "本电路缺少其中的组成部分。"
-        )
-        en += f" Compared with {PAPER_SHAPES[task][1]}, " + (
-            "this circuit has those ingredients (MLP neurons and a head with a v channel)."
-            if same
-            else "this circuit lacks some of them."
+        zh_p, en_p, zh_i, en_i = PAPER_SHAPES[task]
+        has = paper_shape(nodes, task)
+        zh += f"对照{zh_p}：本电路{'有' if has else '没有'}{zh_i}，规模也大得多。"
+        en += (
+            f" Compared with {en_p}: this circuit {'has' if has else 'has no'} {en_i}, and "
+            "it is far larger."
         )
     return zh, en
-
-
-def _geo_edges(circ: pd.DataFrame, model: str, tasks: list[str]) -> float:
-    c = circ[
-        (circ["model"] == model)
-        & circ["task"].isin(tasks)
-        & circ["reached"]
-        & (circ["control"] == "none")
-        & (circ["ablation"] == "mean")
-    ]
-    e = c.groupby("task")["edges"].apply(lambda x: np.exp(np.log(x.clip(lower=1)).mean()))
-    return float(np.exp(np.log(e).mean())) if len(e) == len(tasks) and len(e) else float("nan")
-
-
-def frontier_verdict(models: pd.DataFrame, circ: pd.DataFrame) -> Pair:
-    """The paper's two frontier claims, where this run can test them: lower L0 at one width
-    gives worse loss and smaller circuits; a wider model at one L0 is better on both."""
-    sp = models[models["kind"] == "sparse"]
-    main = circ[(circ["control"] == "none") & (circ["ablation"] == "mean") & circ["reached"]]
-    zh, en = [], []
-    tested_width = False
-    for what, key, other in (("l0", "d_model", "l0_fraction"), ("width", "l0_fraction", "d_model")):
-        for _, g in sp.groupby(key):
-            if len(g) < 2:
-                continue
-            g = g.sort_values(other)
-            lo, hi = g.iloc[0], g.iloc[-1]  # lower L0 / narrower first
-            common = sorted(
-                set(main[main["model"] == lo["model"]]["task"])
-                & set(main[main["model"] == hi["model"]]["task"])
-            )
-            e_lo, e_hi = (
-                _geo_edges(circ, lo["model"], common),
-                _geo_edges(circ, hi["model"], common),
-            )
-            dl = lo["pretrain_loss"] - hi["pretrain_loss"]
-            edges = f"{e_lo:.0f} vs {e_hi:.0f}" if common else "—"
-            if what == "l0":
-                zh.append(
-                    f"宽度 {lo['d_model']} 下，L0 {lo['l0_fraction']:g} 比 {hi['l0_fraction']:g} 的"
-                    f"预训练损失{'高' if dl > 0 else '低'} {abs(dl):.3f}，共同任务"
-                    f"（{len(common)} 个）上电路边数的几何平均为 {edges}。"
-                )
-                en.append(
-                    f"At width {lo['d_model']}, L0 {lo['l0_fraction']:g} has a pretraining "
-                    f"loss {abs(dl):.3f} {'higher' if dl > 0 else 'lower'} than L0 "
-                    f"{hi['l0_fraction']:g}, and geometric-mean circuit edges on their "
-                    f"{len(common)} common tasks of {edges}."
-                )
-            else:
-                zh.append(
-                    f"L0 {lo['l0_fraction']:g} 下，宽度 {lo['d_model']} 比 {hi['d_model']} 的"
-                    f"预训练损失{'高' if dl > 0 else '低'} {abs(dl):.3f}，电路边数 {edges}。"
-                )
-                en.append(
-                    f"At L0 {lo['l0_fraction']:g}, width {lo['d_model']} has a pretraining "
-                    f"loss {abs(dl):.3f} {'higher' if dl > 0 else 'lower'} than width "
-                    f"{hi['d_model']}, and circuit edges of {edges}."
-                )
-    if not tested_width:
-        zh.append("本次运行只有一种稀疏宽度，“固定 L0 加宽更好”这一条没有检验。")
-        en.append(
-            "This run has a single sparse width, so the claim that widening at fixed L0 "
-            "helps is not tested."
-        )
-    return " ".join(zh), " ".join(en)
