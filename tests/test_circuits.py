@@ -687,3 +687,21 @@ def test_paper_shape_needs_the_papers_ingredients_in_order(rows, task, has):
         ]
     )
     assert vd.paper_shape(nodes, task) == has
+
+
+def test_frontier_verdict_compares_l0_at_one_width_and_says_width_is_untested():
+    from ptlab.circuits import verdicts as vd
+
+    models = pd.DataFrame(
+        {
+            "model": ["a", "b"],
+            "kind": ["sparse", "sparse"],
+            "d_model": [96, 96],
+            "l0_fraction": [0.125, 0.25],
+            "pretrain_loss": [2.1, 2.0],
+        }
+    )
+    circ = pd.DataFrame([_circ(model="a", edges=100), _circ(model="b", edges=400)])
+    zh, en = vd.frontier_verdict(models, circ)
+    assert "0.100 higher" in en and "100 vs 400" in en and "not tested" in en
+    assert "高 0.100" in zh

@@ -55,7 +55,8 @@ def write_outputs(out: Path, tables, family) -> list[Path]:
         written.append(path)
     for name, t in family.items():
         path = out / "weights" / f"{name}.pt"
-        torch.save(t.model.state_dict(), path.with_suffix(".tmp"))
+        state = {k: v.cpu() for k, v in t.model.state_dict().items()}
+        torch.save(state, path.with_suffix(".tmp"))
         os.replace(path.with_suffix(".tmp"), path)
         written.append(path)
     return written

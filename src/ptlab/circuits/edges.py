@@ -34,14 +34,14 @@ Block = tuple[Site, Site, torch.Tensor]  # (source site, target site, bool [targ
 def _weights(model: CircuitModel, layer: int) -> dict[tuple[str, str], torch.Tensor]:
     """Each weight block [target channels, source channels] of one layer, by (source, target)."""
     b, d = model.blocks[layer], model.cfg.d_model
-    w = b.attn.c_attn.weight.detach()
+    w = b.attn.c_attn.weight.detach().cpu()
     return {
         ("attn_in", "attn_q"): w[:d],
         ("attn_in", "attn_k"): w[d : 2 * d],
         ("attn_in", "attn_v"): w[2 * d :],
-        ("attn_v", "attn_out"): b.attn.c_proj.weight.detach(),
-        ("mlp_in", "mlp_neuron"): b.c_fc.weight.detach(),
-        ("mlp_neuron", "mlp_out"): b.c_proj.weight.detach(),
+        ("attn_v", "attn_out"): b.attn.c_proj.weight.detach().cpu(),
+        ("mlp_in", "mlp_neuron"): b.c_fc.weight.detach().cpu(),
+        ("mlp_neuron", "mlp_out"): b.c_proj.weight.detach().cpu(),
     }
 
 
@@ -62,7 +62,7 @@ def residual_pairs(n_layers: int) -> Iterator[tuple[Site, Site]]:
 def edge_blocks(model: CircuitModel, keep: torch.Tensor) -> Iterator[Block]:
     """Every edge block of the kept subgraph: bool [target channels, source channels] over all
     channels of the two sites, True where an edge joins two kept nodes."""
-    k = NodeIndex(model.cfg).split(keep.bool())
+    k = NodeIndex(model.cfg).split(keep.bool().cpu())
     for layer in range(model.cfg.n_layers):
         for (src, dst), w in _weights(model, layer).items():
             s, t = (layer, src), (layer, dst)

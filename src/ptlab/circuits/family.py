@@ -38,7 +38,7 @@ from ptlab.circuits.sparse import Sparsifier
 from ptlab.circuits.tasks import TASKS, TASKS_VERSION, check_tasks, pretraining_stream
 from ptlab.models.config import ConfigError
 from ptlab.profiles import PROFILES, study_section
-from ptlab.train import TrainConfig, evaluate, optimise
+from ptlab.train import TrainConfig, evaluate, optimise, resolve_device
 
 KINDS = ("dense", "sparse")
 
@@ -154,7 +154,8 @@ class CircuitsSpec:
 
 @dataclass
 class Trained:
-    """A model of the family, in eval mode on the CPU, with its pretraining loss."""
+    """A model of the family, in eval mode on the training device (``train.device``: the
+    CPU here, CUDA where there is one), with its pretraining loss."""
 
     spec: ModelSpec
     model: CircuitModel
@@ -182,7 +183,7 @@ def pretrain_evals(spec: CircuitsSpec) -> list[torch.Tensor]:
 def train_one(spec: CircuitsSpec, m: ModelSpec, seed: int, bar=None) -> Trained:
     """Build under ``torch.manual_seed(seed)`` and train through ``optimise`` on the mixture."""
     torch.manual_seed(seed)
-    model = CircuitModel(spec.config(m))
+    model = CircuitModel(spec.config(m)).to(resolve_device(spec.train.device))
     hook = sparsifier(spec, m, model)
     run = optimise(
         model,
@@ -229,9 +230,8 @@ def _cached(spec, m, seed, cache_dir) -> Path | None:
 def _save(t: Trained, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    torch.save(
-        {"state": t.model.state_dict(), "pretrain_loss": t.pretrain_loss, "status": t.status}, tmp
-    )
+    state = {k: v.cpu() for k, v in t.model.state_dict().items()}
+    torch.save({"state": state, "pretrain_loss": t.pretrain_loss, "status": t.status}, tmp)
     tmp.replace(path)
 
 
@@ -239,6 +239,7 @@ def _load(spec: CircuitsSpec, m: ModelSpec, path: Path) -> Trained:
     blob = torch.load(path, weights_only=True)
     model = CircuitModel(spec.config(m))
     model.load_state_dict(blob["state"])
+    model.to(resolve_device(spec.train.device))
     return Trained(m, model.eval(), float(blob["pretrain_loss"]), blob["status"])
 
 
@@ -246,7 +247,7 @@ def random_init(spec: CircuitsSpec, m: ModelSpec, seed: int) -> Trained:
     """The control: the spec's model at initialisation (seed), projected once to its final L0;
     its pretraining loss is evaluated like the others'."""
     torch.manual_seed(seed)
-    model = CircuitModel(spec.config(m))
+    model = CircuitModel(spec.config(m)).to(resolve_device(spec.train.device))
     hook = sparsifier(spec, m, model)
     if hook is not None:
         hook(model, spec.train.steps - 1)

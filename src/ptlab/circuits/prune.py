@@ -117,14 +117,16 @@ def zero_means(means: dict) -> dict:
 def loss_keeping(model, ts: TaskSet, means: dict, keep: torch.Tensor) -> float:
     """Task loss with only the ``keep`` nodes (bool [n]) intact, the others ablated."""
     index = NodeIndex(model.cfg)
-    return float(task_loss(model, ts, ablation_edit(index, keep.float(), means)))
+    gates = keep.float().to(ts.tokens.device)
+    return float(task_loss(model, ts, ablation_edit(index, gates, means)))
 
 
 def learn_scores(model, ts: TaskSet, means: dict, cfg: PruneConfig, seed: int) -> torch.Tensor:
     """τ [n] after mask learning on ``ts`` (the model is frozen)."""
     index = NodeIndex(model.cfg)
     g = torch.Generator().manual_seed(seed)
-    tau = (0.1 + 0.01 * torch.randn(index.n, generator=g)).requires_grad_(True)
+    tau = 0.1 + 0.01 * torch.randn(index.n, generator=g)
+    tau = tau.to(ts.tokens.device).requires_grad_(True)
     opt = torch.optim.AdamW([tau], lr=cfg.lr, betas=(0.9, 0.95), weight_decay=cfg.weight_decay)
     n_pairs = len(ts) // 2
     frozen = [p.requires_grad_(False) for p in model.parameters()]
@@ -146,7 +148,7 @@ def learn_scores(model, ts: TaskSet, means: dict, cfg: PruneConfig, seed: int) -
     finally:
         for p in frozen:
             p.requires_grad_(True)
-    return tau.detach()
+    return tau.detach().cpu()
 
 
 def smallest_passing(passes: Callable[[int], bool], n: int) -> int | None:
@@ -166,7 +168,7 @@ def smallest_passing(passes: Callable[[int], bool], n: int) -> int | None:
 
 def top_k(scores: torch.Tensor, k: int) -> torch.Tensor:
     """bool [n]: the k highest scores (ties broken by index, so the result is deterministic)."""
-    order = np.lexsort((np.arange(len(scores)), -scores.numpy()))
+    order = np.lexsort((np.arange(len(scores)), -scores.detach().cpu().numpy()))
     keep = torch.zeros(len(scores), dtype=torch.bool)
     keep[torch.as_tensor(order[:k])] = True
     return keep

@@ -54,15 +54,23 @@ class TaskData:
         )
 
 
-def task_data(spec: CircuitsSpec) -> dict[str, TaskData]:
+def task_data(spec: CircuitsSpec, device="cpu") -> dict[str, TaskData]:
     L = spec.model.seq_len - 1  # BOS + prompt fit in one window
     return {
         t: TaskData(
-            tk.task_set(tk.make_pairs(t, "train", spec.n_prune_pairs, seed=101, max_len=L)),
-            tk.task_set(tk.make_pairs(t, "heldout", spec.n_heldout_pairs, seed=202, max_len=L)),
+            tk.task_set(tk.make_pairs(t, "train", spec.n_prune_pairs, seed=101, max_len=L)).to(
+                device
+            ),
+            tk.task_set(tk.make_pairs(t, "heldout", spec.n_heldout_pairs, seed=202, max_len=L)).to(
+                device
+            ),
         )
         for t in spec.tasks
     }
+
+
+def device_of(family: dict[str, Trained]) -> torch.device:
+    return next(next(iter(family.values())).model.parameters()).device
 
 
 def means_for(spec: CircuitsSpec, model, seed: int = 0) -> dict:
@@ -75,7 +83,7 @@ def means_for(spec: CircuitsSpec, model, seed: int = 0) -> dict:
             step=i,
             batch_size=spec.train.batch_size,
             seq_len=spec.model.seq_len,
-        )[:, :-1]
+        )[:, :-1].to(next(model.parameters()).device)
         for i in range(spec.mean_batches)
     ]
     return pr.node_means(model, batches)
@@ -204,14 +212,16 @@ def circuit_jobs(spec: CircuitsSpec, family, solved: pd.DataFrame) -> list[tuple
 def circuits(spec, family, sets, solved, seed: int = 0, progress=True) -> dict[tuple, Circuit]:
     """Every pruning run: {(model, task, ablation, control, seed): Circuit}."""
     means = {name: means_for(spec, t.model, seed) for name, t in family.items()}
-    twins: dict[str, Trained] = {}
+    twins: dict[str, tuple] = {}
     out = {}
     for job in progress_bar(circuit_jobs(spec, family, solved), desc="prune", disable=not progress):
         name, task, ablation, control, s = job
         model, m, d = family[name].model, means[name], sets[task]
         if control == "random_init":
-            twin = twins.setdefault(name, random_init(spec, family[name].spec, seed + 1))
-            model, m = twin.model, means_for(spec, twin.model, seed)
+            if name not in twins:  # the untrained twin and its own node means, made once
+                twin = random_init(spec, family[name].spec, seed + 1)
+                twins[name] = (twin.model, means_for(spec, twin.model, seed))
+            model, m = twins[name]
         elif control == "shuffled":
             d = d.shuffled(seed + 7)
         c = prune_one(model, d, m, spec, ablation, s)
@@ -372,7 +382,8 @@ def dilution_table(family: dict[str, Trained], lengths, n_pairs: int = 64) -> pd
     rows = []
     for n in lengths:
         L = min(t.model.cfg.seq_len for t in family.values()) - 1
-        ts = tk.task_set(tk.make_pairs("bracket", "train", n_pairs, seed=303, max_len=L, n_elems=n))
+        pairs = tk.make_pairs("bracket", "train", n_pairs, seed=303, max_len=L, n_elems=n)
+        ts = tk.task_set(pairs).to(device_of(family))
         for name, t in family.items():
             logits = t.model(ts.tokens)
             two = tk.answer_logits(logits, ts)
@@ -401,7 +412,8 @@ def nodes_table(model, keep: torch.Tensor, d: TaskData, means) -> pd.DataFrame:
 
     def record(layer, loc, x):
         y = edit(layer, loc, x)
-        seen[(layer, loc)] = y[torch.arange(len(d.heldout)), d.heldout.last]
+        rows = torch.arange(len(d.heldout), device=y.device)
+        seen[(layer, loc)] = y[rows, d.heldout.last].cpu()
         return y
 
     model(d.heldout.tokens, edit=record)
@@ -446,7 +458,7 @@ class Tables:
 
 def run(spec: CircuitsSpec, family: dict[str, Trained], progress=True) -> Tables:
     """Every table of the study for a trained family."""
-    sets = task_data(spec)
+    sets = task_data(spec, device_of(family))
     models = models_table(family, spec)
     tasks = tasks_table(family, sets, spec.solve_threshold)
     results = circuits(spec, family, sets, tasks[tasks["solved"]], progress=progress)

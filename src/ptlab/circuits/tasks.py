@@ -309,9 +309,14 @@ class TaskSet:
     def __len__(self) -> int:
         return len(self.last)
 
+    def to(self, device) -> TaskSet:
+        return TaskSet(
+            *(t.to(device) for t in (self.tokens, self.last, self.correct, self.alt, self.pair))
+        )
+
     def subset(self, rows) -> TaskSet:
         """The given rows, trimmed to their longest prompt."""
-        rows = torch.as_tensor(rows)
+        rows = torch.as_tensor(rows, device=self.last.device)
         width = int(self.last[rows].max()) + 1
         return TaskSet(
             self.tokens[rows, :width],
@@ -343,11 +348,11 @@ def task_set(pairs: list[Pair]) -> TaskSet:
 def shuffled_labels(ts: TaskSet, seed: int) -> TaskSet:
     """The shuffled-label control: which of the pair's two answer bytes counts as correct is
     permuted across all prompts (still half a, half b), so no mechanism can explain it."""
-    even = torch.arange(len(ts)) % 2 == 0  # row 2i is member a, row 2i + 1 member b
+    even = torch.arange(len(ts), device=ts.correct.device) % 2 == 0  # rows 2i: a, 2i + 1: b
     a_byte = torch.where(even, ts.correct, ts.alt)
     b_byte = torch.where(even, ts.alt, ts.correct)
     g = torch.Generator().manual_seed(seed)
-    label_a = even[torch.randperm(len(ts), generator=g)]
+    label_a = even[torch.randperm(len(ts), generator=g).to(even.device)]
     correct = torch.where(label_a, a_byte, b_byte)
     alt = torch.where(label_a, b_byte, a_byte)
     return TaskSet(ts.tokens, ts.last, correct, alt, ts.pair)
@@ -355,7 +360,7 @@ def shuffled_labels(ts: TaskSet, seed: int) -> TaskSet:
 
 def answer_logits(logits: torch.Tensor, ts: TaskSet) -> torch.Tensor:
     """[N, 2]: the logits of (correct, alt) at each row's last prompt position."""
-    last = logits[torch.arange(len(ts)), ts.last]  # [N, V]
+    last = logits[torch.arange(len(ts), device=logits.device), ts.last]  # [N, V]
     return torch.stack(
         [last.gather(1, ts.correct[:, None])[:, 0], last.gather(1, ts.alt[:, None])[:, 0]], dim=1
     )
@@ -364,7 +369,8 @@ def answer_logits(logits: torch.Tensor, ts: TaskSet) -> torch.Tensor:
 def task_losses(logits: torch.Tensor, ts: TaskSet) -> torch.Tensor:
     """Per prompt −log p(correct | {correct, alt}) [N] (the two-way cross-entropy)."""
     two = answer_logits(logits, ts)
-    return F.cross_entropy(two, torch.zeros(len(ts), dtype=torch.long), reduction="none")
+    zeros = torch.zeros(len(ts), dtype=torch.long, device=two.device)
+    return F.cross_entropy(two, zeros, reduction="none")
 
 
 def task_loss(model, ts: TaskSet, edit=None) -> torch.Tensor:

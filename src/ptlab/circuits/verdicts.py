@@ -332,3 +332,97 @@ def circuit_words(nodes: pd.DataFrame, task: str, model: str, edges: int, consta
             "it is far larger."
         )
     return zh, en
+
+
+def validation_lines(table: pd.DataFrame) -> Pair:
+    """Sufficiency, necessity and seed overlap in one sentence, from ``validation_table``."""
+    t = table.set_index("check")
+    if "sufficiency" not in t.index:
+        return (
+            "没有达到目标的电路可供验证。",
+            "No circuit reached its target, so none is validated.",
+        )
+    suff, nec = t.loc["sufficiency"], t.loc["necessity"]
+    rand = t.loc["random_ablation", "median"]
+    zh = (
+        f"{suff['share']} 的电路在留出集上单独达到目标（留出集损失中位数 {suff['median']:.3f}）；"
+        f"{nec['share']} 的电路通过必要性检验（消融电路后损失中位数 {nec['median']:.2f}，"
+        f"消融同样多随机节点后为 {rand:.2f}）"
+    )
+    en = (
+        f"{suff['share']} of the circuits reach the target alone on the held-out split (median "
+        f"held-out loss {suff['median']:.3f}); {nec['share']} pass the necessity check (median "
+        f"loss {nec['median']:.2f} with the circuit ablated, {rand:.2f} with as many random "
+        "nodes ablated)"
+    )
+    if "seed_overlap" in t.index:
+        j = t.loc["seed_overlap", "median"]
+        zh += f"；两个剪枝种子所得节点集合的 Jaccard 重合度中位数为 {j:.2f}"
+        en += f"; the node sets of two pruning seeds overlap with a median Jaccard of {j:.2f}"
+    return zh + "。", en + "."
+
+
+def _geo_edges(circ: pd.DataFrame, model: str, tasks: list[str]) -> float:
+    c = circ[
+        (circ["model"] == model)
+        & circ["task"].isin(tasks)
+        & circ["reached"]
+        & (circ["control"] == "none")
+        & (circ["ablation"] == "mean")
+    ]
+    e = c.groupby("task")["edges"].apply(lambda x: np.exp(np.log(x.clip(lower=1)).mean()))
+    return float(np.exp(np.log(e).mean())) if len(e) == len(tasks) and len(e) else float("nan")
+
+
+def frontier_verdict(models: pd.DataFrame, circ: pd.DataFrame) -> Pair:
+    """The paper's two frontier claims, where this run can test them: lower L0 at one width
+    gives worse loss and smaller circuits; a wider model at one L0 is better on both."""
+    sp = models[models["kind"] == "sparse"]
+    main = circ[(circ["control"] == "none") & (circ["ablation"] == "mean") & circ["reached"]]
+    zh, en = [], []
+    tested_width = False
+    for what, key, other in (("l0", "d_model", "l0_fraction"), ("width", "l0_fraction", "d_model")):
+        for _, g in sp.groupby(key):
+            if len(g) < 2:
+                continue
+            g = g.sort_values(other)
+            lo, hi = g.iloc[0], g.iloc[-1]  # lower L0 / narrower first
+            common = sorted(
+                set(main[main["model"] == lo["model"]]["task"])
+                & set(main[main["model"] == hi["model"]]["task"])
+            )
+            e_lo, e_hi = (
+                _geo_edges(circ, lo["model"], common),
+                _geo_edges(circ, hi["model"], common),
+            )
+            dl = lo["pretrain_loss"] - hi["pretrain_loss"]
+            edges = f"{e_lo:.0f} vs {e_hi:.0f}" if common else "—"
+            if what == "l0":
+                zh.append(
+                    f"宽度 {lo['d_model']} 下，L0 {lo['l0_fraction']:g} 比 {hi['l0_fraction']:g} 的"
+                    f"预训练损失{'高' if dl > 0 else '低'} {abs(dl):.3f}，共同任务"
+                    f"（{len(common)} 个）上电路边数的几何平均为 {edges}。"
+                )
+                en.append(
+                    f"At width {lo['d_model']}, L0 {lo['l0_fraction']:g} has a pretraining "
+                    f"loss {abs(dl):.3f} {'higher' if dl > 0 else 'lower'} than L0 "
+                    f"{hi['l0_fraction']:g}, and geometric-mean circuit edges on their "
+                    f"{len(common)} common tasks of {edges}."
+                )
+            else:
+                zh.append(
+                    f"L0 {lo['l0_fraction']:g} 下，宽度 {lo['d_model']} 比 {hi['d_model']} 的"
+                    f"预训练损失{'高' if dl > 0 else '低'} {abs(dl):.3f}，电路边数 {edges}。"
+                )
+                en.append(
+                    f"At L0 {lo['l0_fraction']:g}, width {lo['d_model']} has a pretraining "
+                    f"loss {abs(dl):.3f} {'higher' if dl > 0 else 'lower'} than width "
+                    f"{hi['d_model']}, and circuit edges of {edges}."
+                )
+    if not tested_width:
+        zh.append("本次运行只有一种稀疏宽度，“固定 L0 加宽更好”这一条没有检验。")
+        en.append(
+            "This run has a single sparse width, so the claim that widening at fixed L0 "
+            "helps is not tested."
+        )
+    return " ".join(zh), " ".join(en)
