@@ -101,7 +101,7 @@ def test_run_records_parameters_and_staleness(tmp_path):
 
 
 VENV_BIN = Path(sys.executable).parent
-CHAPTERS = ("models", "sweep", "shap", "variance", "attribution", "residual")
+CHAPTERS = ("models", "sweep", "shap", "variance", "attribution", "residual", "circuits")
 
 
 def user_env(**extra) -> dict:

@@ -171,3 +171,29 @@ def test_after_step_hook_runs_once_per_step_after_the_update():
     )
     assert calls == [(0, True), (1, True), (2, True)]
     assert not res["model"].lm_head.weight.any()  # the hook's change is what the model keeps
+
+
+def test_later_training_fields_keep_old_run_ids_at_their_defaults():
+    d = train.TrainConfig().to_dict()
+    assert not set(train.LATER_FIELDS) & set(d)
+    assert train.TrainConfig.from_dict(d) == train.TrainConfig()
+    sharp = train.TrainConfig(adam_eps=0.1, grad_norm="rms", schedule="linear")
+    assert sharp.to_dict()["adam_eps"] == 0.1
+    assert train.TrainConfig.from_dict(sharp.to_dict()) == sharp
+    with pytest.raises(ConfigError, match="grad_norm"):
+        train.TrainConfig(grad_norm="max")
+
+
+def test_rms_normalisation_makes_the_gradient_rms_one():
+    p = [torch.nn.Parameter(torch.zeros(3, 4)), torch.nn.Parameter(torch.zeros(5))]
+    p[0].grad, p[1].grad = torch.randn(3, 4) * 7, torch.randn(5) * 0.1
+    train.normalise_gradients(p, train.TrainConfig(grad_norm="rms"))
+    flat = torch.cat([q.grad.flatten() for q in p])
+    assert float(flat.pow(2).mean().sqrt()) == pytest.approx(1.0, rel=1e-4)
+
+
+def test_linear_schedule_decays_to_the_floor():
+    cfg = train.TrainConfig(steps=101, warmup_steps=1, lr=1.0, min_lr_ratio=0.0, schedule="linear")
+    assert train.lr_at(0, cfg) == 1.0
+    assert train.lr_at(51, cfg) == pytest.approx(0.5)
+    assert train.lr_at(101, cfg) == 0.0

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from ptlab.circuits.cli import circuits as circuits_command
 from ptlab.models import ModelConfig
 from ptlab.models.config import ConfigError
 from ptlab.profiles import DEFAULT_PROFILE, PROFILES, check_profile
@@ -402,6 +403,9 @@ def book(profile, rebuild_all, strict) -> None:
     if profile:
         env[PROFILE_ENV] = profile
     sys.exit(subprocess.call(cmd, cwd=b.root, env=env))
+
+
+cli.add_command(circuits_command)
 
 
 def _abbrev(col: str) -> str:

@@ -12,6 +12,21 @@ from ptlab.models import ModelConfig
 from ptlab.models.config import ConfigError
 from ptlab.train import TrainConfig
 
+# Gao et al.'s optimiser for every circuits model (sparse and dense): Adam with eps 0.1 on
+# RMS-normalised gradients, 1 % warm-up then linear decay to 0 (times the L0 factor when sparse)
+CIRCUITS_TRAIN: dict[str, Any] = dict(
+    batch_size=16,
+    lr=1e-2,
+    warmup_steps=1,
+    min_lr_ratio=0.0,
+    weight_decay=0.1,
+    adam_eps=0.1,
+    grad_norm="rms",
+    schedule="linear",
+    eval_batches=8,
+    eval_batch_size=32,
+)
+
 PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     # seconds per run: enough steps that the loss moves, so every code path runs in the tests
     "smoke": {
@@ -28,6 +43,23 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         # 16 windows a batch (not 8): at 30 steps the heads must matter for the attribution
         "attribution": dict(model={}, train=dict(batch_size=16), steps=(30, 30, 20)),
         "residual": dict(model=dict(n_layers=3), train={}),
+        # every code path of the circuits study in seconds: "solved" and the target are loose
+        "circuits": dict(
+            model=dict(n_layers=2, seq_len=64, afrac=0.25, pos_embed=True),
+            train=dict(CIRCUITS_TRAIN, steps=30, eval_every=30, eval_batches=2),
+            models=(("dense", 16), ("dense", 32), ("sparse", 32, 0.5), ("sparse", 32, 0.25)),
+            base_width=16,
+            mix_fraction=0.02,
+            tasks=("quote", "bracket"),
+            prune=dict(steps=10, batch_pairs=4, lr=1e-2, k_coef=1e-4, target=1.0),
+            n_prune_pairs=8,
+            n_heldout_pairs=8,
+            prune_seeds=2,
+            solve_threshold=1e9,
+            n_random=2,
+            mean_batches=2,
+            dilution_lengths=(1, 4),
+        ),
     },
     # 128 fractional-design runs in about 20 minutes on 2 CPU cores (README, "Performance").
     "quick": {
@@ -47,6 +79,30 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         # cross-layer connections need depth: 4 layers (the brief's tier 1 uses 6, too slow for
         # every variant x 2 seeds in 20 min on 2 cores; measured in the residual chapter)
         "residual": dict(model=dict(n_layers=4), train=dict(steps=300, eval_every=60)),
+        # Gao et al.'s recipe at byte level on 2 CPU cores (chapter circuits, README): 3 dense
+        # widths and 3x-wider sparse models at two L0, 2 layers, 2000 steps of 16 windows;
+        # AbsTopK off (afrac=1, one of the paper's own sweep settings) and a position embedding
+        "circuits": dict(
+            model=dict(n_layers=2, seq_len=64, afrac=1.0, pos_embed=True),
+            train=dict(CIRCUITS_TRAIN, steps=2000, warmup_steps=20, eval_every=2000),
+            models=(
+                ("dense", 32),
+                ("dense", 48),
+                ("dense", 64),
+                ("sparse", 96, 0.25),
+                ("sparse", 96, 0.125),
+            ),
+            base_width=32,
+            mix_fraction=2.0,
+            prune=dict(steps=200, batch_pairs=16, lr=3e-2, k_coef=1e-3, target=0.15),
+            n_prune_pairs=64,
+            n_heldout_pairs=64,
+            prune_seeds=2,
+            solve_threshold=0.15,
+            n_random=3,
+            mean_batches=16,
+            dilution_lengths=(1, 2, 4, 6, 8),
+        ),
     },
     # the scale of the lab's notes: a GPU, or a Slurm array of one run per task
     "full": {
@@ -62,6 +118,38 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         ),
         "attribution": dict(model={}, train={}, steps=(5000, 7500, 2500)),
         "residual": dict(model=dict(n_layers=8), train={}),
+        # the brief's larger setup (a GPU): 4 layers, AbsTopK 1/4, no position embedding
+        "circuits": dict(
+            model=dict(n_layers=4, seq_len=128, afrac=0.25, pos_embed=False),
+            train=dict(
+                CIRCUITS_TRAIN,
+                steps=10000,
+                batch_size=32,
+                warmup_steps=100,
+                eval_every=1000,
+                eval_batches=32,
+                eval_batch_size=64,
+            ),
+            models=(
+                ("dense", 32),
+                ("dense", 64),
+                ("dense", 128),
+                ("sparse", 128, 1 / 4),
+                ("sparse", 128, 1 / 8),
+                ("sparse", 128, 1 / 16),
+                ("sparse", 256, 1 / 16),
+            ),
+            base_width=64,
+            mix_fraction=0.25,
+            prune=dict(steps=2000, batch_pairs=64, lr=3e-3, k_coef=1e-4, target=0.15),
+            n_prune_pairs=512,
+            n_heldout_pairs=256,
+            prune_seeds=3,
+            solve_threshold=0.1,
+            n_random=20,
+            mean_batches=100,
+            dilution_lengths=(1, 2, 4, 8, 16, 24),
+        ),
     },
 }
 DEFAULT_PROFILE = "quick"

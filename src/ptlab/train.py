@@ -7,6 +7,15 @@ and the other studies all train through it, sparse training as an ``after_step``
 (metrics, curve, status) that the sweep stores as one record. Everything random is derived
 from ``seed`` and the step index, so the same config and seed give the same eval loss bit for
 bit on the same CPU and thread count.
+
+Decision (weight-sparse training, chapter *circuits*): the settings of Gao et al. (2025) are
+options of the same loop, not a loop of their own: ``adam_eps`` (they use 0.1), ``grad_norm``
+(``clip``: clip the global norm to ``grad_clip``; ``rms``: divide every gradient by
+‖g‖/√N + 1e-5, so the gradient RMS is 1 at every step), ``schedule`` (``cosine``, or ``linear``
+decay to lr·min_lr_ratio after the warm-up) and ``optimise(lr_scale=...)``, a per-step factor
+on the scheduled lr (their √(L0_target/L0(t))). The three fields are left out of
+``TrainConfig.to_dict`` while they hold their defaults, so every run id and cache key computed
+before they existed stays the same.
 """
 
 from __future__ import annotations
@@ -28,6 +37,10 @@ from ptlab.models.config import ConfigError, config_from_dict
 
 LN2 = math.log(2.0)
 MD_EPS = 1e-3  # masking ratio t ~ U(MD_EPS, 1), as in LLaDA
+GRAD_NORMS = ("clip", "rms")
+SCHEDULES = ("cosine", "linear")
+# fields added after results existed, and their defaults (omitted from to_dict at the default)
+LATER_FIELDS: dict[str, Any] = {"adam_eps": 1e-8, "grad_norm": "clip", "schedule": "cosine"}
 
 
 @dataclass(frozen=True)
@@ -47,6 +60,9 @@ class TrainConfig:
     eval_batches: int = 8
     eval_batch_size: int = 32
     device: str = "auto"
+    adam_eps: float = 1e-8
+    grad_norm: str = "clip"  # clip | rms
+    schedule: str = "cosine"  # cosine | linear
 
     def __post_init__(self) -> None:
         self.validate()
@@ -69,9 +85,21 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be a number in [0, 1], got {v!r}")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ConfigError(f"device must be auto, cpu or cuda[:N], got {self.device!r}")
+        if not isinstance(self.adam_eps, (int, float)) or not self.adam_eps > 0:
+            raise ConfigError(f"adam_eps must be a positive number, got {self.adam_eps!r}")
+        for name, allowed in (("grad_norm", GRAD_NORMS), ("schedule", SCHEDULES)):
+            if getattr(self, name) not in allowed:
+                raise ConfigError(
+                    f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}"
+                )
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """All fields, except the later-added ones (``LATER_FIELDS``) at their defaults."""
+        out = dataclasses.asdict(self)
+        for name, default in LATER_FIELDS.items():
+            if out[name] == default:
+                del out[name]
+        return out
 
     def replace(self, **kw: Any) -> TrainConfig:
         return dataclasses.replace(self, **kw)
@@ -188,13 +216,30 @@ def evaluate(model, batches: list[torch.Tensor]) -> tuple[float, float]:
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
-    """Linear warm-up to lr, then cosine decay to lr * min_lr_ratio at the last step."""
+    """Linear warm-up to lr, then cosine (or linear) decay to lr * min_lr_ratio at the last
+    step."""
     if step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
     span = max(1, cfg.steps - cfg.warmup_steps)
     progress = min(1.0, (step - cfg.warmup_steps) / span)
     floor = cfg.lr * cfg.min_lr_ratio
+    if cfg.schedule == "linear":
+        return cfg.lr - (cfg.lr - floor) * progress
     return floor + 0.5 * (cfg.lr - floor) * (1 + math.cos(math.pi * progress))
+
+
+def normalise_gradients(params: list[torch.Tensor], cfg: TrainConfig) -> None:
+    """``clip``: clip the global norm to grad_clip. ``rms``: g ← g / (‖g‖/√N + 1e-5) over all N
+    gradient entries, so their RMS is 1 (Gao et al. 2025, with Adam's eps = 0.1)."""
+    if cfg.grad_norm == "clip":
+        torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+        return
+    grads = [p.grad for p in params if p.grad is not None]
+    n = sum(g.numel() for g in grads)
+    norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+    scale = 1.0 / (norm / math.sqrt(n) + 1e-5)
+    for g in grads:
+        g.mul_(scale)
 
 
 def make_optimizer(model, cfg: TrainConfig) -> torch.optim.AdamW:
@@ -207,7 +252,7 @@ def make_optimizer(model, cfg: TrainConfig) -> torch.optim.AdamW:
         {"params": decay, "weight_decay": cfg.weight_decay},
         {"params": [p for p in params if id(p) not in chosen], "weight_decay": 0.0},
     ]
-    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.adam_eps)
 
 
 StepHook = Callable[[torch.nn.Module, int], None]
@@ -230,20 +275,25 @@ def optimise(
     *,
     evals: list[torch.Tensor] | None = None,
     after_step: StepHook | None = None,
+    lr_scale: Callable[[int], float] | None = None,
+    stream=None,
     bar=None,
     writer=None,
 ) -> Optimised:
     """The training loop, the only one in ptlab: AdamW with warm-up + cosine on the train split.
 
-    Step s trains on ``data.get_batch(seed, s)`` with the model's objective (fresh noise per
-    step for masked diffusion), clips the gradient norm and steps the optimizer; then
-    ``after_step(model, s)`` runs (e.g. a sparsity projection). Every ``eval_every`` steps and
-    at the end the model is evaluated on ``evals``. A non-finite training or eval loss stops
-    the loop with status ``diverged``; it never raises.
+    Step s trains on ``data.get_batch(seed, s)`` of ``stream`` (default: the corpus's train
+    split) with the model's objective (fresh noise per step for masked diffusion), normalises
+    the gradients (``normalise_gradients``) and steps the optimizer at ``lr_at(s)`` times
+    ``lr_scale(s)`` if given; then ``after_step(model, s)`` runs (e.g. a sparsity projection).
+    Every ``eval_every`` steps and at the end the model is evaluated on ``evals``. A non-finite
+    training or eval loss stops the loop with status ``diverged``; it never raises.
     """
     device = next(model.parameters()).device
-    stream = data.load_corpus().tokens("train")
+    if stream is None:
+        stream = data.load_corpus().tokens("train")
     opt = make_optimizer(model, cfg)
+    params = list(model.parameters())
     model.train()
     curve: list[dict[str, float]] = []
     status, train_time, step = "ok", 0.0, 0
@@ -252,15 +302,16 @@ def optimise(
         batch = data.get_batch(
             stream, seed=seed, step=step, batch_size=cfg.batch_size, seq_len=model.cfg.seq_len
         ).to(device)
+        lr = lr_at(step, cfg) * (lr_scale(step) if lr_scale is not None else 1.0)
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, cfg)
+            g["lr"] = lr
         loss = batch_loss(model, batch, seed, step)
         if not torch.isfinite(loss):
             status = "diverged"
             break
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        normalise_gradients(params, cfg)
         opt.step()
         if after_step is not None:
             after_step(model, step)
@@ -271,7 +322,7 @@ def optimise(
             bar.set_postfix(loss=f"{train_loss:.3f}")
         if writer is not None:
             writer.add_scalar("train/loss", train_loss, step + 1)
-            writer.add_scalar("train/lr", lr_at(step, cfg), step + 1)
+            writer.add_scalar("train/lr", lr, step + 1)
         if evals is not None and ((step + 1) % cfg.eval_every == 0 or step + 1 == cfg.steps):
             ev_loss, ev_acc = evaluate(model, evals)
             if not math.isfinite(ev_loss):

@@ -1,0 +1,255 @@
+"""The models of the circuits study: dense baselines of several widths and weight-sparse models
+at several L0 fractions, all trained through ``ptlab.train.optimise`` (the one loop) with the
+same optimiser settings; the sparse ones add the top-k projection as its ``after_step`` hook.
+Shown in: chapter *circuits*.
+
+Every default comes from the profile's ``circuits`` section (``ptlab.profiles``). Trained
+weights are cached under ``RESULTS_DIR/circuits`` keyed by a hash of everything that shapes
+them (sizes, training settings, L0 targets, the pretraining mixture, the task generators'
+version, the seed), so rerunning with other pruning settings does not retrain.
+
+Decisions:
+
+* Nonzero budget (Gao et al.'s convention): relative to a base width d₀ (``base_width``), a
+  sparse model of width d has expansion factor EF = d/d₀; its hidden matrices keep the L0
+  fraction ``l0`` and its embeddings, unembedding and biases the fraction min(1, EF·l0), i.e.
+  EF× denser, as in the paper.
+* Dense baselines are the same architecture and optimiser, without the projection.
+* The random-initialisation control is a model of the same spec, never trained, with the
+  projection at its final L0 applied once, so it has the same weight sparsity.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ptlab import data
+from ptlab.circuits.model import CircuitConfig, CircuitModel
+from ptlab.circuits.prune import PruneConfig
+from ptlab.circuits.sparse import Sparsifier
+from ptlab.circuits.tasks import TASKS, TASKS_VERSION, check_tasks, pretraining_stream
+from ptlab.models.config import ConfigError
+from ptlab.profiles import PROFILES, study_section
+from ptlab.train import TrainConfig, evaluate, optimise, resolve_device
+
+KINDS = ("dense", "sparse")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model of the family: its kind, width and (sparse) target L0 of hidden matrices."""
+
+    kind: str
+    d_model: int
+    l0: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ConfigError(f"model kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
+        if not 0 < self.l0 <= 1 or (self.kind == "dense") != (self.l0 == 1):
+            raise ConfigError(f"l0 must be 1 for dense and in (0, 1) for sparse, got {self.l0}")
+
+    @property
+    def name(self) -> str:
+        return (
+            f"dense-d{self.d_model}"
+            if self.kind == "dense"
+            else (f"sparse-d{self.d_model}-l0={self.l0:g}")
+        )
+
+
+@dataclass(frozen=True)
+class CircuitsSpec:
+    """Everything the study runs: the family, its training, the tasks and the pruning."""
+
+    model: CircuitConfig  # shared sizes; each ModelSpec sets d_model
+    train: TrainConfig
+    models: tuple[ModelSpec, ...]
+    base_width: int
+    mix_fraction: float  # generated task documents, as a fraction of the stdlib's bytes
+    tasks: tuple[str, ...]
+    prune: PruneConfig
+    n_prune_pairs: int  # train-split pairs the masks learn on
+    n_heldout_pairs: int  # held-out pairs for sufficiency and necessity
+    prune_seeds: int
+    solve_threshold: float  # a task is solved when the full model's held-out loss is below
+    n_random: int  # random node sets for the necessity comparison
+    mean_batches: int  # pretraining windows (batches of train.batch_size) for the node means
+    dilution_lengths: tuple[int, ...]
+
+    @classmethod
+    def from_profile(cls, profile: str = "quick", **overrides: Any) -> CircuitsSpec:
+        """The profile's ``circuits`` section; ``overrides`` name fields of this spec, of
+        CircuitConfig, TrainConfig or PruneConfig (first match in that order; ``prune_<field>``
+        names a PruneConfig field, e.g. ``prune_steps``), or ``tasks``; None keeps the
+        profile's."""
+        sec = study_section(profile, "circuits")
+        given = {k: v for k, v in overrides.items() if v is not None}
+        parts: dict[str, dict] = {
+            "model": dict(sec["model"]),
+            "train": {**PROFILES[profile]["train"], **sec["train"]},
+            "prune": dict(sec["prune"]),
+        }
+        own = {k: sec[k] for k in sec if k not in parts}
+        own.setdefault("tasks", tuple(TASKS))
+        classes = {"model": CircuitConfig, "train": TrainConfig, "prune": PruneConfig}
+        for key, value in given.items():
+            if key.startswith("prune_") and key[6:] in PruneConfig.__dataclass_fields__:
+                parts["prune"][key[6:]] = value
+                continue
+            where = [p for p, c in classes.items() if key in c.__dataclass_fields__]
+            if key in own:
+                own[key] = value
+            elif where:
+                parts[where[0]][key] = value
+            else:
+                raise ConfigError(f"unknown circuits parameter {key!r}")
+        try:
+            tasks = check_tasks(own.pop("tasks"))
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+        models = tuple(ModelSpec(*m) for m in own.pop("models"))
+        return cls(
+            model=CircuitConfig(**parts["model"]),
+            train=TrainConfig(**parts["train"]),
+            prune=PruneConfig(**parts["prune"]),
+            models=models,
+            tasks=tasks,
+            **own,
+        )
+
+    def config(self, m: ModelSpec) -> CircuitConfig:
+        return self.model.replace(d_model=m.d_model)
+
+    def embed_l0(self, m: ModelSpec) -> float:
+        """min(1, EF·l0) with EF = d / base_width."""
+        return min(1.0, m.l0 * m.d_model / self.base_width)
+
+    def key(self, m: ModelSpec, seed: int) -> str:
+        blob = json.dumps(
+            {
+                "model": self.config(m).to_dict(),
+                "train": self.train.to_dict(),
+                "l0": m.l0,
+                "embed_l0": self.embed_l0(m),
+                "mix": self.mix_fraction,
+                "tasks_version": TASKS_VERSION,
+                "seed": seed,
+            },
+            sort_keys=True,
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class Trained:
+    """A model of the family, in eval mode on the training device (``train.device``: the
+    CPU here, CUDA where there is one), with its pretraining loss."""
+
+    spec: ModelSpec
+    model: CircuitModel
+    pretrain_loss: float
+    status: str = "ok"
+
+
+def sparsifier(spec: CircuitsSpec, m: ModelSpec, model: CircuitModel) -> Sparsifier | None:
+    if m.kind == "dense":
+        return None
+    return Sparsifier(spec.train.steps, m.l0, spec.embed_l0(m), model.sparse_targets())
+
+
+def pretrain_evals(spec: CircuitsSpec) -> list[torch.Tensor]:
+    """The fixed validation windows of the stdlib (natural code only: the pretraining loss)."""
+    t = spec.train
+    return data.eval_batches(
+        data.load_corpus().tokens("val"),
+        n_batches=t.eval_batches,
+        batch_size=t.eval_batch_size,
+        seq_len=spec.model.seq_len,
+    )
+
+
+def train_one(spec: CircuitsSpec, m: ModelSpec, seed: int, bar=None) -> Trained:
+    """Build under ``torch.manual_seed(seed)`` and train through ``optimise`` on the mixture."""
+    torch.manual_seed(seed)
+    model = CircuitModel(spec.config(m)).to(resolve_device(spec.train.device))
+    hook = sparsifier(spec, m, model)
+    run = optimise(
+        model,
+        spec.train,
+        seed,
+        evals=pretrain_evals(spec),
+        after_step=hook,
+        lr_scale=hook.lr_factor if hook else None,
+        stream=pretraining_stream(spec.mix_fraction, seed),
+        bar=bar,
+    )
+    loss = run.curve[-1]["eval_loss"] if run.curve else math.nan
+    return Trained(m, model.eval(), loss, run.status)
+
+
+def train_family(
+    spec: CircuitsSpec, seed: int = 0, cache_dir: str | Path | None = None, progress=True
+) -> dict[str, Trained]:
+    """{model name: Trained}, each read from ``cache_dir`` if there, else trained and cached."""
+    from ptlab.progress import progress_bar
+
+    out: dict[str, Trained] = {}
+    todo = [m for m in spec.models if not _cached(spec, m, seed, cache_dir)]
+    bar = progress_bar(total=len(todo) * spec.train.steps, desc="pretrain", disable=not progress)
+    for m in spec.models:
+        path = _cached(spec, m, seed, cache_dir)
+        if path:
+            out[m.name] = _load(spec, m, path)
+            continue
+        out[m.name] = t = train_one(spec, m, seed, bar)
+        if cache_dir is not None:
+            _save(t, Path(cache_dir) / f"{m.name}-{spec.key(m, seed)}.pt")
+    bar.close()
+    return out
+
+
+def _cached(spec, m, seed, cache_dir) -> Path | None:
+    if cache_dir is None:
+        return None
+    path = Path(cache_dir) / f"{m.name}-{spec.key(m, seed)}.pt"
+    return path if path.exists() else None
+
+
+def _save(t: Trained, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    state = {k: v.cpu() for k, v in t.model.state_dict().items()}
+    torch.save({"state": state, "pretrain_loss": t.pretrain_loss, "status": t.status}, tmp)
+    tmp.replace(path)
+
+
+def _load(spec: CircuitsSpec, m: ModelSpec, path: Path) -> Trained:
+    blob = torch.load(path, weights_only=True)
+    model = CircuitModel(spec.config(m))
+    model.load_state_dict(blob["state"])
+    model.to(resolve_device(spec.train.device))
+    return Trained(m, model.eval(), float(blob["pretrain_loss"]), blob["status"])
+
+
+def random_init(spec: CircuitsSpec, m: ModelSpec, seed: int) -> Trained:
+    """The control: the spec's model at initialisation (seed), projected once to its final L0;
+    its pretraining loss is evaluated like the others'."""
+    torch.manual_seed(seed)
+    model = CircuitModel(spec.config(m)).to(resolve_device(spec.train.device))
+    hook = sparsifier(spec, m, model)
+    if hook is not None:
+        hook(model, spec.train.steps - 1)
+    loss, _ = evaluate(model.eval(), pretrain_evals(spec))
+    return Trained(m, model, loss)
