@@ -237,8 +237,11 @@ TIMING_COLUMNS = (
 def _step_ms(record: dict[str, Any], metrics: dict[str, Any]) -> float:
     """Training step time (ms) from the run's tokens per second (evaluation excluded)."""
     tps = metrics.get("tokens_per_s") or 0.0
-    tokens = record["train"]["batch_size"] * record["model"]["seq_len"]
-    return 1000 * tokens / tps if tps > 0 else float("nan")
+    batch = record.get("train", {}).get("batch_size")
+    seq_len = record.get("model", {}).get("seq_len")
+    if not (tps > 0 and batch and seq_len):
+        return float("nan")
+    return 1000 * batch * seq_len / tps
 
 
 def load_results(study: str, results_dir: str | os.PathLike = DEFAULT_RESULTS_DIR) -> pd.DataFrame:
