@@ -57,6 +57,7 @@ def draw_circuit(ax, model, keep: torch.Tensor, title: str = "") -> None:
     a line per pair of sites with edges, labelled by their number (solid: weights, dotted:
     q–k pairs, dashed arcs: residual write → read)."""
     nodes, links = site_counts(model, keep)
+    into: dict[tuple, int] = {}  # residual labels stack up beside their read site
     for (s, t), n in links.items():
         if n == 0:
             continue
@@ -72,11 +73,15 @@ def draw_circuit(ax, model, keep: torch.Tensor, title: str = "") -> None:
                 ls=style,
                 lw=0.6 + np.log10(n),
                 color="#999999" if resid else "#555555",
-                connectionstyle=f"arc3,rad={-0.25 if resid else 0.0}",
+                connectionstyle=f"arc3,rad={0.3 if resid else 0.0}",
             ),
             zorder=1,
         )
-        mx, my = (x0 + x1) / 2, (y0 + y1) / 2 - (0.12 * abs(x1 - x0) if resid else 0.0)
+        if resid:
+            i = into[t] = into.get(t, -1) + 1
+            mx, my = x1 - 0.3, y1 - 0.35 - 0.22 * i
+        else:
+            mx, my = (x0 + x1) / 2, (y0 + y1) / 2
         ax.text(
             mx,
             my,

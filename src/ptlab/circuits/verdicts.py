@@ -256,7 +256,7 @@ PAPER_SHAPES = {
         "and a quote-type classifier) and an attention head in a later layer whose one q·k and "
         "one v channel copy the type to the last position",
         "MLP 神经元之后一层的注意力头（保留 q、k 与 v 通道）",
-        "an attention head (q, k and v channels kept) in a layer after an MLP neuron",
+        "a head with q, k and v channels in a layer after an MLP neuron",
     ),
     "bracket": (
         "论文中的括号电路（7 个节点、4 条边）：`[` 的检测通道，被一个注意力头平均成“深度”通道，"
@@ -312,24 +312,24 @@ def circuit_words(nodes: pd.DataFrame, task: str, model: str, edges: int, consta
     zh = (
         f"`{model}` 在 `{task}` 上的最小电路有 {len(nodes)} 个节点、{edges} 条边："
         + "；".join(parts_zh)
-        + f"。其中 {constant} 个节点没有任何输入边：其输入全被消融，"
+        + f"。没有任何输入边的节点有 {constant} 个：其输入全被消融，"
         "它们是常数，作用相当于偏置。两条提示之间差异最大的节点是"
         f"第 {top.layer} 层 {top.location} 通道 {top.channel}（对比度 {top.contrast:+.1f}）。"
     )
     en = (
         f"The smallest circuit of `{model}` on `{task}` has {len(nodes)} nodes and {edges} "
-        "edges: " + "; ".join(parts_en) + f". {constant} of its nodes have no incoming edge: "
-        "with all their inputs ablated they are constants and act like biases. The node that "
+        "edges: " + "; ".join(parts_en) + f". Nodes with no incoming edge: {constant}; with all "
+        "their inputs ablated they are constants and act like biases. The node that "
         f"differs most between the two prompts is layer {top.layer} {top.location} channel "
         f"{top.channel} (contrast {top.contrast:+.1f})."
     )
     if task in PAPER_SHAPES:
         zh_p, en_p, zh_i, en_i = PAPER_SHAPES[task]
-        has = paper_shape(nodes, task)
-        zh += f"对照{zh_p}：本电路{'有' if has else '没有'}{zh_i}，规模也大得多。"
+        has, times = paper_shape(nodes, task), len(nodes) / PAPER_NODES[task]
+        zh += f"对照{zh_p}：本电路{'有' if has else '没有'}{zh_i}，节点数是它的 {times:.0f} 倍。"
         en += (
-            f" Compared with {en_p}: this circuit {'has' if has else 'has no'} {en_i}, and "
-            "it is far larger."
+            f" Compared with {en_p}: {en_i}: {'present' if has else 'absent'} in this circuit, "
+            f"which has {times:.0f}× as many nodes."
         )
     return zh, en
 
