@@ -37,3 +37,19 @@ def best_of(fn, repeats: int = 3) -> float:
         fn()
         times.append(time.perf_counter() - t)
     return min(times)
+
+
+def train_step_time(model, batch, steps: int) -> float:
+    """Best-of-3 seconds per training step (forward, backward, AdamW) on a fixed batch."""
+    from ptlab.train import TrainConfig, batch_loss, make_optimizer
+
+    opt = make_optimizer(model, TrainConfig())
+
+    def run():
+        for _ in range(steps):
+            loss = batch_loss(model, batch, seed=0, step=0)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+
+    return best_of(run) / steps

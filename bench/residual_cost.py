@@ -13,33 +13,19 @@ from __future__ import annotations
 import argparse
 
 import torch
-from _util import best_of, machine
+from _util import machine, train_step_time
 
 from ptlab.models import RESIDUALS, all_on, build_model, flops_per_token
 from ptlab.models.residual import ResidualLM
 from ptlab.profiles import profile_configs
-from ptlab.train import TrainConfig, batch_loss, make_optimizer
-
-
-def step_time(model, batch, steps: int) -> float:
-    opt = make_optimizer(model, TrainConfig())
-
-    def run():
-        for _ in range(steps):
-            loss = batch_loss(model, batch, seed=0, step=0)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-
-    return best_of(run) / steps
 
 
 def table(size: dict, batch_size: int, names: list[str], steps: int) -> None:
     base_cfg = all_on(**size)
     batch = torch.randint(0, 256, (batch_size, size["seq_len"] + 1))
     torch.manual_seed(0)
-    ref = step_time(build_model(base_cfg), batch, steps)
-    explicit = step_time(ResidualLM(base_cfg), batch, steps)
+    ref = train_step_time(build_model(base_cfg), batch, steps)
+    explicit = train_step_time(ResidualLM(base_cfg), batch, steps)
     f0 = flops_per_token(base_cfg)
     print(f"\nsize {size}, batch {batch_size}; baseline {ref * 1e3:.1f} ms/step")
     print(f"{'variant':22} {'ms/step':>8} {'time ×':>7} {'FLOPs ×':>8}")
@@ -48,7 +34,7 @@ def table(size: dict, batch_size: int, names: list[str], steps: int) -> None:
     for name in names:
         cfg = base_cfg.replace(residual=name)
         torch.manual_seed(0)
-        t = step_time(build_model(cfg), batch, steps)
+        t = train_step_time(build_model(cfg), batch, steps)
         print(f"{name:22} {t * 1e3:8.1f} {t / ref:7.2f} {flops_per_token(cfg) / f0:8.2f}")
 
 

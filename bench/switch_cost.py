@@ -10,26 +10,15 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _util import best_of, machine  # noqa: E402
+from _util import machine, train_step_time  # noqa: E402
 
 from ptlab.models import SWITCHES, all_off, all_on, build_model  # noqa: E402
 from ptlab.profiles import PROFILES  # noqa: E402
-from ptlab.train import TrainConfig, batch_loss, make_optimizer  # noqa: E402
 
 
 def step_time(cfg, batch, steps: int) -> float:
     torch.manual_seed(0)
-    model = build_model(cfg)
-    opt = make_optimizer(model, TrainConfig())
-
-    def run():
-        for _ in range(steps):
-            loss = batch_loss(model, batch, seed=0, step=0)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-
-    return best_of(run) / steps
+    return train_step_time(build_model(cfg), batch, steps)
 
 
 def main() -> None:

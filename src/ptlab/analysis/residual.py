@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ptlab.display import labelled
+
 VERSIONS: dict[str, tuple[str, ...]] = {
     "V1": tuple(f"v1_m{i}" for i in range(1, 8)) + tuple(f"v1_m{i}_embed" for i in range(1, 8)),
     "V2": ("v2_m1", "v2_m2", "v2_m3"),
@@ -411,13 +413,11 @@ LABELS = {
 
 def show(table: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
     """The variant table for the page: indexed by variant, rounded, display labels."""
-    out = table.drop(columns=["version", "explicit_time_ratio"]).set_index("variant")
-    out = out.round(digits)
-    out.index.name = LABELS["variant"]
-    return out.rename(columns=LABELS)
+    return labelled(
+        table.drop(columns=["version", "explicit_time_ratio"]), ["variant"], LABELS, digits
+    )
 
 
 def show_published(table: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
-    out = table.set_index(["variant", "setting"]).round(digits)
-    out.index.names = [LABELS["variant"], LABELS["setting"]]
-    return out.rename(columns=LABELS)
+    """The published relatives beside this run's numbers, for the page."""
+    return labelled(table, ["variant", "setting"], LABELS, digits)

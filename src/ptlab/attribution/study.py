@@ -17,6 +17,7 @@ from ptlab.attribution import pruning as pr
 from ptlab.attribution import scores as sc
 from ptlab.attribution.family import eval_set
 from ptlab.attribution.losses import EvalSet, loss_at
+from ptlab.display import labelled
 from ptlab.progress import progress_bar
 
 BASELINES = (0.0, 0.3, 0.5, 0.9)
@@ -327,6 +328,4 @@ LABELS = {
 
 def show(table: pd.DataFrame, index: list[str], digits: int = 4) -> pd.DataFrame:
     """A table for the page: indexed, rounded, columns under their display labels."""
-    out = table.set_index(index).round(digits)
-    out.index.names = [LABELS.get(n, n) for n in out.index.names]
-    return out.rename(columns=lambda c: LABELS.get(c, c))
+    return labelled(table, index, LABELS, digits)

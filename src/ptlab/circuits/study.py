@@ -36,6 +36,7 @@ from ptlab.circuits.edges import count_edges
 from ptlab.circuits.family import CircuitsSpec, Trained, random_init
 from ptlab.circuits.model import NodeIndex, nonzero_params, total_params
 from ptlab.circuits.tasks import TaskSet, task_loss
+from ptlab.display import labelled
 from ptlab.progress import progress_bar
 
 CONTROLS = ("none", "random_init", "shuffled")
@@ -528,6 +529,4 @@ LABELS = {
 
 def show(table: pd.DataFrame, index: list[str], digits: int = 3) -> pd.DataFrame:
     """A table for the page: indexed, rounded, columns under their display labels."""
-    out = table.set_index(index).round(digits)
-    out.index.names = [LABELS.get(n, n) for n in out.index.names]
-    return out.rename(columns=lambda c: LABELS.get(c, c))
+    return labelled(table, index, LABELS, digits)
