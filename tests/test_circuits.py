@@ -705,3 +705,35 @@ def test_frontier_verdict_compares_l0_at_one_width_and_says_width_is_untested():
     zh, en = vd.frontier_verdict(models, circ)
     assert "0.100 higher" in en and "100 vs 400" in en and "not tested" in en
     assert "高 0.100" in zh
+
+
+def test_circuit_words_report_the_parts_and_the_comparison_with_the_paper():
+    from ptlab.circuits import verdicts as vd
+
+    rows = [
+        (0, "attn_in", 1, -1, 0.1),
+        (0, "mlp_neuron", 7, -1, 3.0),
+        (1, "attn_q", 2, 0, 0.0),
+        (1, "attn_k", 2, 0, 0.0),
+        (1, "attn_v", 5, 0, -0.5),
+    ]
+    nodes = pd.DataFrame(
+        [
+            {
+                "layer": la,
+                "location": lo,
+                "channel": c,
+                "head": h,
+                "mean_a": 0.0,
+                "mean_b": 0.0,
+                "contrast": x,
+            }
+            for la, lo, c, h, x in rows
+        ]
+    )
+    zh, en = vd.circuit_words(nodes, "quote", "m", edges=4, constant=1)
+    assert "5 nodes and 4 edges" in en and "layer 0 mlp_neuron channel 7" in en
+    assert "this circuit has a head" in en and "0.42× as many" in en
+    assert "5 个节点、4 条边" in zh and "本电路有" in zh
+    zh, en = vd.circuit_words(nodes[nodes["layer"] == 0], "quote", "m", edges=1, constant=0)
+    assert "lacks" in en and "本电路没有" in zh

@@ -326,10 +326,10 @@ def circuit_words(nodes: pd.DataFrame, task: str, model: str, edges: int, consta
     if task in PAPER_SHAPES:
         zh_p, en_p, zh_i, en_i = PAPER_SHAPES[task]
         has, times = paper_shape(nodes, task), len(nodes) / PAPER_NODES[task]
-        zh += f"对照{zh_p}：本电路{'有' if has else '没有'}{zh_i}，节点数是它的 {times:.0f} 倍。"
+        zh += f"对照{zh_p}：本电路{'有' if has else '没有'}{zh_i}，节点数是它的 {times:.2g} 倍。"
         en += (
-            f" Compared with {en_p}: {en_i}: {'present' if has else 'absent'} in this circuit, "
-            f"which has {times:.0f}× as many nodes."
+            f" Compared with {en_p}, this circuit {'has' if has else 'lacks'} {en_i} and "
+            f"has {times:.2g}× as many nodes."
         )
     return zh, en
 
