@@ -344,7 +344,8 @@ glue_text("headline_en", f"{n_better} of {n_var} variants have a validation loss
 # %% [markdown] tags=["lang-zh"]
 # ## 笔记中的结论
 #
-# 每条结论的判断都由本次数据计算得出：“优于 / 劣于基线”要求 95% 置信区间不含 0。
+# 每条结论的判断都由本次数据计算得出：“优于 / 劣于基线”要求 95% 置信区间不含 0；
+# “除以 m−1 影响不大”指 M1 与 M2、M3 与 M4 的 Δ 之差都小于 V1 中最大 |Δ| 的四分之一。
 # 在实际运行的 {glue:text}`n_claims_run` 条结论中，{glue:text}`n_supported` 条得到支持。
 #
 # - {glue:md}`claim_v2_zh`
@@ -358,7 +359,8 @@ glue_text("headline_en", f"{n_better} of {n_var} variants have a validation loss
 # ## The note's conclusions
 #
 # Each verdict is computed from this run's numbers: "better / worse than the baseline" needs a
-# 95 % confidence interval that excludes 0. Of the {glue:text}`n_claims_run` conclusions that
+# 95 % confidence interval that excludes 0; "dividing by m−1 hardly matters" means that the Δ of
+# M1 and M2, and of M3 and M4, differ by less than a quarter of the largest |Δ| in V1. Of the {glue:text}`n_claims_run` conclusions that
 # this run can check, {glue:text}`n_supported` are supported.
 #
 # - {glue:md}`claim_v2_en`

@@ -369,7 +369,8 @@ def claim_v4_modules(calls: dict[str, Call], eval_ratio: dict[str, float]) -> di
 
 def claims(table: pd.DataFrame) -> pd.DataFrame:
     """One row per claim of the note: the claim, a verdict, and the numbers behind it. A
-    "better" needs its 95 % CI below 0; "not run" where the variants were not trained."""
+    "better" needs its 95 % CI below 0; "hardly matters" (V1's division by m − 1) a gap under a
+    quarter of V1's largest |Δ|; "not run" where the variants were not trained."""
     calls = _calls(table)
     ratio = dict(zip(table["variant"], table["eval_time_ratio"], strict=True))
     return pd.DataFrame(
