@@ -130,7 +130,9 @@ class CircuitsSpec:
         return self.model.replace(d_model=m.d_model)
 
     def embed_l0(self, m: ModelSpec) -> float:
-        """min(1, EF·l0) with EF = d / base_width."""
+        """min(1, EF·l0) with EF = d / base_width for a sparse model; 1 for a dense one."""
+        if m.kind == "dense":
+            return 1.0
         return min(1.0, m.l0 * m.d_model / self.base_width)
 
     def key(self, m: ModelSpec, seed: int) -> str:

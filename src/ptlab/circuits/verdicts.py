@@ -85,13 +85,15 @@ def ratio_verdict(summary: pd.DataFrame) -> Pair:
     paper = f"1/{1 / PAPER_RATIO:.0f}"
     if hi < 1:
         zh = (
-            f"在匹配的预训练损失下，稀疏模型的电路比稠密模型小：边数比在 {lo:.2g} 与 {hi:.2g} "
-            f"之间（中位数 {mid:.2g}，即小约 {1 / mid:.1f} 倍），论文报告约 {paper}。"
+            f"在匹配的预训练损失下，每个剪枝种子中稀疏模型的电路都比稠密模型小："
+            f"边数比在 {lo:.2g} 与 {hi:.2g} 之间，即小 {1 / hi:.1f} 到 {1 / lo:.0f} 倍"
+            f"（中位数 {mid:.2g}），倍数随剪枝种子变化很大；论文报告约 {paper}。"
         )
         en = (
             f"At matched pretraining loss the sparse models' circuits are smaller than the dense "
-            f"ones: the edge ratio lies between {lo:.2g} and {hi:.2g} (median {mid:.2g}, about "
-            f"{1 / mid:.1f}× smaller); the paper reports about {paper}."
+            f"ones in every pruning seed: the edge ratio lies between {lo:.2g} and {hi:.2g}, i.e. "
+            f"{1 / hi:.1f}× to {1 / lo:.0f}× smaller (median {mid:.2g}), a factor that depends "
+            f"strongly on the seed; the paper reports about {paper}."
         )
     elif lo > 1:
         zh = (
