@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from ptlab.analysis import interactions as inter
+from ptlab.analysis.divergence import COLUMNS as DIVERGENCE_COLUMNS
 from ptlab.analysis.effects import exact_effects, pure_error, resolvable_order, significant
 from ptlab.analysis.pipeline import OUTPUTS, analyze
 from ptlab.analysis.table import AnalysisInputError, prepare, read_table
@@ -173,7 +174,7 @@ def _ptlab(*args):
     )
 
 
-def test_cli_writes_the_five_tables(tmp_path):
+def test_cli_writes_every_table(tmp_path):
     path = tmp_path / "sweep.parquet"
     full_table().sample(256, random_state=0).to_parquet(path)
     r = _ptlab("analyze", "--table", str(path), "--out", str(tmp_path / "out"))
@@ -199,6 +200,7 @@ def test_cli_writes_the_five_tables(tmp_path):
         ],
         "variance": ["switch", "statistic", "p_value", "p_adjusted"],
         "effects": ["term", "estimate", "ci_low", "ci_high"],
+        "divergence": list(DIVERGENCE_COLUMNS),
     }
     for name in OUTPUTS:
         df = pd.read_csv(tmp_path / "out" / f"{name}.csv")

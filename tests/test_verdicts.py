@@ -52,7 +52,10 @@ def _uni(order):
 )
 def test_top_switches_overlap_and_claim(order, overlap, supports):
     direction = {s: (-1.0 if i % 2 else 1.0) for i, s in enumerate(SWITCHES)}
-    zh, en = V.top_switches(_uni(order), direction)
+    stab = pd.DataFrame(
+        {"switch": order, "keep_rank": 0.99, "rank_lo": [1, 2, 3], "rank_hi": [1, 2, 3]}
+    )
+    zh, en = V.top_switches(_uni(order), direction, stab)
     assert f"{overlap} remain" in en and f"有 {overlap} 个" in zh
     assert ("this run supports" in en) is supports and ("does not support" in en) is not supports
     assert order[0] in en and ("lowers" in en or "raises" in en)
@@ -76,11 +79,23 @@ def _pairs(first_rank, second_rank):
     )
 
 
-@pytest.mark.parametrize("ranks, supports", [((1, 5), True), ((2, 6), False), ((45, 1), False)])
-def test_seed_pairs_top_five_bar(ranks, supports):
-    zh, en = V.seed_pairs(_pairs(*ranks))
-    assert f"rank {ranks[0]} and {ranks[1]} of 45" in en
-    assert ("this run supports" in en) is supports
+@pytest.mark.parametrize("ranks", [(1, 5), (2, 6), (45, 1)])
+def test_seed_pairs_reports_the_shap_ranks(ranks):
+    pairs = _pairs(*ranks)
+    eff = pd.DataFrame(
+        {
+            "term": [f"{a}:{b}" for a, b in zip(pairs.switch1, pairs.switch2, strict=True)],
+            "order": 2,
+            "estimate": pairs.interaction_strength / 1000,
+            "ci_low": pairs.interaction_strength / 1000 - 0.001,
+            "ci_high": pairs.interaction_strength / 1000 + 0.001,
+            "p_adjusted": 0.001,
+        }
+    )
+    zh, en = V.seed_pairs(pairs, eff)
+    assert f"rank {ranks[0]} and {ranks[1]} of 45" in en and f"第 {ranks[0]} 和第" in zh
+    # exact effects 0.1 − rank/1000 ± 0.001: only ranks 1–2 overlap the strongest's interval
+    assert ("this run supports" in en) is (max(ranks) <= 2)
 
 
 @pytest.mark.parametrize(

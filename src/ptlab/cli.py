@@ -286,7 +286,7 @@ def results(study, results_dir, fmt, out, summary) -> None:
     default=None,
     help="Study with replicate seeds for the error term (default: STUDY-noise if any).",
 )
-@click.option("--out", required=True, help="Directory for the five CSV files.")
+@click.option("--out", required=True, help="Directory for the CSV files (univariate … divergence).")
 def analyze(study, table, results_dir, metric, profile, noise_study, out) -> None:
     """Univariate, pair, triple, variance and exact-effect tables of a switch study."""
     from pathlib import Path

@@ -63,6 +63,32 @@ def pure_error(X: pd.DataFrame, y: pd.Series) -> PureError | None:
     return PureError(float(np.sqrt(((n[rep] - 1) * var[rep]).sum() / dof)), dof)
 
 
+def lack_of_fit(t: SwitchTable, order: int) -> dict:
+    """The classical lack-of-fit F test of the order-``order`` model on a table whose configs are
+    partly replicated: residual SS = pure-error SS (within configs) + lack-of-fit SS.
+    Returns F, p_value, df_lof, df_pe, sd_pe (pure-error sd) and sd_lof."""
+    fit = fit_ols(t, order)
+    g = pd.concat([t.X, t.y.rename("y")], axis=1).groupby(list(t.X.columns))["y"]
+    ss_pe = float(((t.y - g.transform("mean")) ** 2).sum())
+    df_pe = int(t.n - g.ngroups)
+    df_lof = int(fit.df_resid) - df_pe
+    if df_pe < 1 or df_lof < 1:
+        raise AnalysisInputError(
+            f"the lack-of-fit test needs replicated configs and residual dof beyond them "
+            f"(pure-error dof {df_pe}, lack-of-fit dof {df_lof})"
+        )
+    ms_pe, ms_lof = ss_pe / df_pe, (float(fit.ssr) - ss_pe) / df_lof
+    F = ms_lof / ms_pe
+    return {
+        "F": F,
+        "p_value": float(stats.f.sf(F, df_lof, df_pe)),
+        "df_lof": df_lof,
+        "df_pe": df_pe,
+        "sd_pe": float(np.sqrt(ms_pe)),
+        "sd_lof": float(np.sqrt(max(ms_lof, 0.0))),
+    }
+
+
 def fit_ols(t: SwitchTable, order: int):
     """statsmodels OLS of the metric on the ±1 design matrix of the given order."""
     return sm.OLS(t.y.to_numpy(), design_matrix(t.X, order)).fit()

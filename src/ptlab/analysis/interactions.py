@@ -111,13 +111,64 @@ def _triple_frame(X: pd.DataFrame, triples: list, strength: np.ndarray) -> pd.Da
     ).reset_index(drop=True)
 
 
+def alias_structure(X: pd.DataFrame, max_order: int = 3) -> pd.DataFrame:
+    """term, order, aliases: for every main effect and interaction up to ``max_order``, the
+    lower-or-equal-order terms whose ±1 contrast column is identical (up to sign) on these runs,
+    so that the design cannot tell them apart. Computed from the runs, never typed: in the
+    2^(10−3) resolution-V fraction each word of length 5 aliases ten three-way contrasts with
+    two-way ones."""
+    pm = 2 * X.astype(int).to_numpy() - 1
+    names = list(X.columns)
+    terms = [
+        c for k in range(1, max_order + 1) for c in itertools.combinations(range(len(names)), k)
+    ]
+    cols = {c: pm[:, list(c)].prod(axis=1) for c in terms}
+    key = {c: tuple(v * v[0]) for c, v in cols.items()}  # sign-free fingerprint
+    groups: dict[tuple, list] = {}
+    for c in terms:
+        groups.setdefault(key[c], []).append(c)
+    rows = []
+    for c in terms:
+        others = [":".join(names[i] for i in o) for o in groups[key[c]] if o != c]
+        rows.append({"term": ":".join(names[i] for i in c), "order": len(c), "aliases": others})
+    return pd.DataFrame(rows)
+
+
+def triple_aliases(X: pd.DataFrame) -> dict[tuple[str, ...], str]:
+    """Sorted switch triple → the two-way (or main) terms its contrast is aliased with, joined
+    by ", " ("" when it is estimable apart from every lower-order term)."""
+    a = alias_structure(X, 3)
+    out = {}
+    for r in a[a["order"] == 3].itertuples():
+        lower = [t for t in r.aliases if t.count(":") < 2]
+        out[tuple(sorted(r.term.split(":")))] = ", ".join(lower)
+    return out
+
+
+def query_coverage(X: pd.DataFrame, n_rows: int = 200, seed: int = 0) -> float:
+    """Fraction of the configurations that ``triple_strengths`` asks the surrogate about that
+    were actually trained; the rest are the surrogate's extrapolation."""
+    x = _sample_rows(X, n_rows, seed).astype(int)
+    trained = {tuple(r) for r in X.to_numpy(dtype=int)}
+    hit = total = 0
+    for tri in itertools.combinations(range(X.shape[1]), 3):
+        cube = np.repeat(x[:, None, :], 8, axis=1)
+        cube[:, :, list(tri)] = BITS3[None]
+        keys = [tuple(r) for r in cube.reshape(-1, X.shape[1])]
+        hit += sum(k in trained for k in keys)
+        total += len(keys)
+    return hit / total
+
+
 def triple_scan(
     t: SwitchTable, strengths: pd.DataFrame, iv: np.ndarray, lower_is_better: bool = True
 ) -> pd.DataFrame:
-    """Per triple: model strength, best 2×2×2 cell (mean, count, values) and the mean pairwise
-    SHAP interaction strength of its three pairs; sorted by model strength."""
+    """Per triple: model strength, best 2×2×2 cell (mean, count, values), the mean pairwise
+    SHAP interaction strength of its three pairs, and ``aliased_with``: the lower-order terms the
+    design cannot separate its three-way contrast from ("" if none); sorted by model strength."""
     pair = pair_strengths(iv)
     cols = list(t.X.columns)
+    aliased = triple_aliases(t.X)
     rows = []
     for r in strengths.itertuples(index=False):
         tri = [r.switch1, r.switch2, r.switch3]
@@ -135,6 +186,7 @@ def triple_scan(
                 "switch2_val": vals[1],
                 "switch3_val": vals[2],
                 "interaction_strength": float(np.mean([pair[i, j] for i, j in ij])),
+                "aliased_with": aliased[tuple(sorted(tri))],
             }
         )
     return pd.DataFrame(rows)

@@ -39,3 +39,38 @@ def seed_noise(df: pd.DataFrame, metric: str = "eval/loss") -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=["config", "n", "mean", "std", "ci_low", "ci_high"])
+
+
+def replicate_subset(rows: list[dict], fraction: float = 0.1, seed: int = 0) -> list[dict]:
+    """A random ``fraction`` of the design's configs (at least one, rounded up), to be trained
+    again under new seeds so that pure error and lack of fit are estimated on the design itself."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"replicate fraction must be in (0, 1], got {fraction}")
+    k = max(1, int(np.ceil(fraction * len(rows))))
+    pick = np.random.default_rng(seed).choice(len(rows), k, replace=False)
+    return [rows[i] for i in sorted(pick)]
+
+
+def replicate_groups(df: pd.DataFrame, metric: str = "eval/loss") -> pd.DataFrame:
+    """The configs of ``df`` (ok runs, one row per run_id) with ≥ 2 runs: config, n, mean, sd."""
+    noise = seed_noise(df.drop_duplicates("run_id"), metric)
+    return noise[noise["n"] >= 2].reset_index(drop=True)
+
+
+def heteroscedasticity(df: pd.DataFrame, metric: str = "eval/loss") -> dict:
+    """Do the replicated configs share one seed variance? Brown–Forsythe across the configs
+    with ≥ 2 runs: statistic, p_value, and the largest / smallest sd (sd_ratio)."""
+    ok = df[df["status"] == "ok"].drop_duplicates("run_id")
+    groups = [g[metric].to_numpy(float) for _, g in ok.groupby(list(SWITCHES)) if len(g) >= 2]
+    if len(groups) < 2:
+        raise ValueError("the heteroscedasticity test needs at least two replicated configs")
+    stat, p = stats.levene(*groups, center="median")
+    sds = np.array([g.std(ddof=1) for g in groups])
+    return {
+        "statistic": float(stat),
+        "p_value": float(p),
+        "n_groups": len(groups),
+        "sd_min": float(sds.min()),
+        "sd_max": float(sds.max()),
+        "sd_ratio": float(sds.max() / sds.min()),
+    }

@@ -16,12 +16,12 @@ from ptlab.analysis import surrogate as sur
 from ptlab.analysis import variance as var
 from ptlab.analysis.table import SwitchTable
 
-OUTPUTS = ("univariate", "pairs", "triples", "variance", "effects")
+OUTPUTS = ("univariate", "pairs", "triples", "variance", "effects", "divergence")
 
 
 @dataclass
 class Analysis:
-    """Everything the chapters show; ``tables()`` are the CLI's five CSV files."""
+    """Everything the chapters show; ``tables()`` are the CLI's CSV files (``OUTPUTS``)."""
 
     table: SwitchTable
     model: object
@@ -46,6 +46,7 @@ class Analysis:
             "effects": self.effects[
                 ["term", "estimate", "ci_low", "ci_high", "p_value", "p_adjusted", "below_noise"]
             ],
+            "divergence": self.table.divergence,
         }
 
 
@@ -56,15 +57,50 @@ def study_noise(
     profile: str | None = None,
     noise_study: str | None = None,
 ) -> eff.PureError | None:
-    """Pure error from the replicate seeds of ``noise_study`` (default ``STUDY-noise``, if it
-    exists): the error term of the exact effects."""
-    from ptlab.analysis.table import load_switch_table
-
-    name = noise_study or f"{study}-noise"
-    if noise_study is None and not (Path(results_dir) / name).is_dir():
+    """Pure error, the error term of the exact effects: the pooled within-config sd over every
+    replicated config of the study and its companions, each run counted once. The companions are
+    ``noise_study`` (default ``STUDY-noise``: anchor configs under several seeds) and
+    ``STUDY-replicates`` (a random tenth of the design's own configs under new seeds), where they
+    exist. None when nothing is replicated."""
+    frame = replicate_frame(study, results_dir, profile, noise_study)
+    if frame is None:
         return None
-    nt = load_switch_table(name, None, results_dir, metric, min_rows=2, profile=profile)
-    return eff.pure_error(nt.X, nt.y)
+    ok = frame[frame["status"] == "ok"]
+    from ptlab.analysis.table import prepare
+
+    t = prepare(ok, metric, source=f"replicates of {study!r}", min_rows=2)
+    return eff.pure_error(t.X, t.y)
+
+
+def replicate_frame(
+    study: str, results_dir, profile: str | None = None, noise_study: str | None = None
+) -> pd.DataFrame | None:
+    """The study's runs and those of its replicate companions (see ``study_noise``), one row per
+    run, of one profile; None when no companion exists."""
+    from ptlab.sweep import load_results
+
+    names = [noise_study or f"{study}-noise", f"{study}-replicates"]
+    have = [n for n in names if (Path(results_dir) / n).is_dir()]
+    if noise_study is not None and noise_study not in have:
+        from ptlab.analysis.table import AnalysisInputError
+
+        raise AnalysisInputError(f"no noise study {noise_study!r} in {results_dir}")
+    if not have:
+        return None
+    frames = [load_results(n, results_dir) for n in [study, *have]]
+    df = pd.concat(frames, ignore_index=True).drop_duplicates("run_id")
+    if "profile" in df:
+        profiles = sorted(df["profile"].dropna().unique())
+        if profile is None and len(profiles) > 1:
+            from ptlab.analysis.table import AnalysisInputError
+
+            raise AnalysisInputError(
+                f"the replicates of {study!r} mix profiles {', '.join(profiles)}; choose one "
+                "with --profile"
+            )
+        if profile is not None:
+            df = df[df["profile"] == profile]
+    return df
 
 
 def analyze(
@@ -91,7 +127,8 @@ def analyze(
 
 
 def write_tables(a: Analysis, out: str | os.PathLike) -> list[Path]:
-    """Write the five CSVs into ``out``, each atomically (a crash never leaves half a file)."""
+    """Write the CSVs (``OUTPUTS``) into ``out``, each atomically (a crash never leaves half a
+    file)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = []

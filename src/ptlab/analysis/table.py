@@ -34,6 +34,7 @@ class SwitchTable:
     metric: str
     source: str
     n_excluded: int  # rows with a status other than ok
+    divergence: pd.DataFrame | None = None  # divergence.divergence_table of all rows
 
     @property
     def n(self) -> int:
@@ -109,12 +110,14 @@ def prepare(
         raise AnalysisInputError(
             f"{source} has no column {metric!r}; metrics present: {', '.join(have) or '(none)'}"
         )
-    n_excluded = 0
-    if "status" in cols:
-        ok = df["status"].astype(str) == "ok"
-        n_excluded = int((~ok).sum())
-        df = df[ok]
+    from ptlab.analysis.divergence import divergence_table
+
     X = pd.DataFrame({s: _as_binary(df[s], s) for s in SWITCHES}, index=df.index)
+    status = df["status"].astype(str) if "status" in cols else pd.Series("ok", index=df.index)
+    divergence = divergence_table(X.assign(status=status))
+    ok = (status == "ok").to_numpy()
+    n_excluded = int((~ok).sum())
+    df, X = df[ok], X[ok]
     y = pd.to_numeric(df[metric], errors="coerce")
     if y.isna().any():
         rows = list(np.flatnonzero(y.isna().to_numpy())[:3])
@@ -128,7 +131,12 @@ def prepare(
         )
     X = X.reset_index(drop=True)
     return SwitchTable(
-        X, y.astype(float).reset_index(drop=True).rename(metric), metric, source, n_excluded
+        X,
+        y.astype(float).reset_index(drop=True).rename(metric),
+        metric,
+        source,
+        n_excluded,
+        divergence,
     )
 
 

@@ -113,3 +113,62 @@ def location_scale(t: SwitchTable, order: int | None = None, iterations: int = 1
     out["p_adjusted"] = multipletests(out["p_value"], method="holm")[1]
     out["sd_ratio"] = np.exp(out["log_var_effect"])
     return out
+
+
+def conditional_spread(t: SwitchTable, switch: str = "use_rms_norm") -> pd.DataFrame:
+    """The note's claim as stated: are the *other* switches' effects noisier when ``switch`` is on?
+
+    Within each half of the runs (``switch`` on, ``switch`` off) fit the additive model of the
+    other nine switches; its residual sd is how far the loss strays from what those switches'
+    effects predict. Returns one row per half (half, n, resid_sd, mean_abs_effect) and, in
+    ``attrs``, ``sd_ratio`` (on / off) with its F-based 95% interval and two-sided p. Unlike the
+    order-2 Brown–Forsythe test, the ``switch`` × other interactions are not removed first: they
+    are exactly what makes the other effects differ between the halves.
+    """
+    others = [s for s in t.X.columns if s != switch]
+    rows, var = [], {}
+    for half, val in (("on", 1), ("off", 0)):
+        m = t.X[switch].to_numpy() == val
+        D = design_matrix(t.X.loc[m, others].reset_index(drop=True), 1)
+        fit = sm.OLS(t.y[m].to_numpy(), D).fit()
+        var[half] = (float(fit.scale), int(fit.df_resid))
+        rows.append(
+            {
+                "half": half,
+                "n": int(m.sum()),
+                "resid_sd": float(np.sqrt(fit.scale)),
+                "mean_abs_effect": float(np.abs(2 * fit.params[others]).mean()),
+            }
+        )
+    out = pd.DataFrame(rows)
+    (v1, d1), (v0, d0) = var["on"], var["off"]
+    F = v1 / v0
+    lo, hi = F / stats.f.ppf(0.975, d1, d0), F / stats.f.ppf(0.025, d1, d0)
+    p = 2 * min(stats.f.sf(F, d1, d0), stats.f.cdf(F, d1, d0))
+    out.attrs.update(
+        sd_ratio=float(np.sqrt(F)),
+        ratio_low=float(np.sqrt(lo)),
+        ratio_high=float(np.sqrt(hi)),
+        p_value=float(p),
+    )
+    return out
+
+
+def tost(estimate: float, se: float, dof: int, margin: float) -> dict:
+    """Two one-sided t tests of |effect| < ``margin`` for a regression estimate.
+
+    Written out (statsmodels' ``ttost_*`` take raw samples, not a fitted coefficient): the
+    effect is equivalent to 0 within the margin when both one-sided p < 0.05, i.e. when the 90%
+    interval lies inside (−margin, margin). Returns p_value (the larger one-sided p), low90,
+    high90, equivalent.
+    """
+    p_low = stats.t.sf((estimate + margin) / se, dof)  # H0: effect <= -margin
+    p_high = stats.t.cdf((estimate - margin) / se, dof)  # H0: effect >= +margin
+    half = stats.t.ppf(0.95, dof) * se
+    p = float(max(p_low, p_high))
+    return {
+        "p_value": p,
+        "low90": float(estimate - half),
+        "high90": float(estimate + half),
+        "equivalent": p < 0.05,
+    }

@@ -59,21 +59,26 @@ def plan_runs(
     tensorboard_dir: str | None = None,
     section: str | None = None,
     time_eval: bool = False,
+    first_seed: int = 0,
 ) -> list[RunSpec]:
     """One spec per (design row, seed); switch names in ``overrides`` pin that switch.
 
-    ``section`` names a study section of the profile (e.g. ``residual``: deeper models) that
-    applies before ``overrides``; ``time_eval`` makes each run time its eval forward pass.
+    Seeds are ``first_seed`` … ``first_seed + seeds − 1`` (replicates of runs trained before
+    start after their seeds). ``section`` names a study section of the profile (e.g.
+    ``residual``: deeper models) that applies before ``overrides``; ``time_eval`` makes each run
+    time its eval forward pass.
     """
     if not isinstance(seeds, int) or seeds < 1:
         raise ConfigError(f"--seeds must be a positive integer, got {seeds!r}")
+    if not isinstance(first_seed, int) or first_seed < 0:
+        raise ConfigError(f"the first seed must be an integer >= 0, got {first_seed!r}")
     overrides = dict(overrides or {})
     base_m, base_t = profile_configs(profile, overrides, study=section)  # validates overrides
     fixed = {k: v for k, v in overrides.items() if k in SWITCHES}
     specs = []
     for row in pin(design, fixed):
         m = base_m.replace(**row).to_dict()
-        for seed in range(seeds):
+        for seed in range(first_seed, first_seed + seeds):
             specs.append(
                 RunSpec(
                     study,
@@ -356,11 +361,12 @@ def run_study(
     progress: bool = True,
     section: str | None = None,
     time_eval: bool = False,
+    first_seed: int = 0,
 ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """Plan, run what is missing, and return (runs DataFrame, records) for exactly these runs.
 
     What chapters call: records of other profiles or designs in the same study are left out.
-    ``section`` and ``time_eval`` as in ``plan_runs``.
+    ``section``, ``time_eval`` and ``first_seed`` as in ``plan_runs``.
     """
     specs = plan_runs(
         study,
@@ -371,6 +377,7 @@ def run_study(
         results_dir=results_dir,
         section=section,
         time_eval=time_eval,
+        first_seed=first_seed,
     )
     run_sweep(specs, "local", workers=workers, progress=progress)
     store = ResultsStore(results_dir, study)
