@@ -12,7 +12,7 @@
 #     seconds: {smoke: 15, quick: 26}  # measured on the 2-core CPU
 #     depends: [sweep]
 #     profiles:
-#       smoke: {n_boot: 5, n_rows: 50}
+#       smoke: {n_boot: 5, n_rows: 50, confirm_seeds: 2}
 # ---
 
 # %% [markdown] tags=["lang-zh"]
@@ -51,18 +51,24 @@ results_dir = "results"
 table = ""  # an external .xlsx / .csv / .parquet table instead of the study
 n_boot = 50  # bootstrap resamples for the ranking's stability
 n_rows = 200  # runs sampled for the three-way interaction strength
+confirm_top = 1  # strongest screened triples to confirm (the notes' triple and pair always are)
+confirm_seeds = 3  # seeds per cell of each confirmation factorial
+confirm_reference = "all-on"  # the other switches' setting there: all-on (Llama) | all-off (PT)
 
 # %% tags=["remove-cell"]
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 from myst_nb import glue
 
 from ptlab.analysis import analyze, load_switch_table, verdicts
+from ptlab.analysis import confirm as C
 from ptlab.analysis import interactions as inter
 from ptlab.analysis import plots as P
 from ptlab.analysis import surrogate as sur
 from ptlab.book.glue import glue_text, glue_value
 from ptlab.book.plotting import setup_figures
+from ptlab.sweep import run_study
 
 setup_figures()
 
@@ -93,7 +99,8 @@ glue("fig_summary", fig, display=False)
 plt.close(fig)
 cols = list(t.X.columns)
 direction = {s: float(a.shap_values[t.X[s] == 1, cols.index(s)].mean()) for s in cols}
-zh, en = verdicts.top_switches(a.univariate, direction)
+stab = sur.rank_stability(t, n_boot=n_boot)
+zh, en = verdicts.top_switches(a.univariate, direction, stab)
 glue_text("top_zh", zh)
 glue_text("top_en", en)
 a.univariate.set_index("rank").round(3)
@@ -129,7 +136,6 @@ a.univariate.set_index("rank").round(3)
 # have it on (the two tables of Note 1).
 
 # %%
-stab = sur.rank_stability(t, n_boot=n_boot)
 glue_value("n_boot", n_boot)
 stable = stab[stab["keep_rank"] >= 0.8]["switch"].tolist()
 glue_value("n_stable", len(stable))
@@ -176,7 +182,7 @@ ua.set_index("rank").round(4)
 fig = P.pair_heatmap(t, a.interaction_values, number)
 glue("fig_pairs", fig, display=False)
 plt.close(fig)
-zh, en = verdicts.seed_pairs(a.pairs)
+zh, en = verdicts.seed_pairs(a.pairs, a.effects)
 glue_text("pairs_zh", zh)
 glue_text("pairs_en", en)
 a.pairs.head(10).round(4)
@@ -266,6 +272,10 @@ glue_value("n_rows_used", min(n_rows, t.n))
 glue_value("triple_top_s", a.triples["model_interaction_strength"].iloc[0])
 glue_value("triple_median_s", a.triples["model_interaction_strength"].median())
 glue_value("pair_top_s", a.pairs["interaction_strength"].max())
+n_aliased = int((a.triples["aliased_with"] != "").sum())
+zh, en = verdicts.aliasing(n_aliased, len(a.triples), inter.query_coverage(t.X, n_rows))
+glue_text("alias_zh", zh)
+glue_text("alias_en", en)
 a.triples.head(10).round(4)
 
 # %% [markdown] tags=["lang-zh"]
@@ -275,7 +285,9 @@ a.triples.head(10).round(4)
 # 用代理模型预测损失，以三阶差分 Σ(−1)^{3−|bits|} f 的绝对值除以 8 后的平均作为三阶交互强度。
 # 最强的三元组是 {glue:text}`triple_top`，强度为 {glue:text}`triple_top_s:.4f`；
 # 120 个三元组强度的中位数为 {glue:text}`triple_median_s:.4f`，而最强的开关对的交互强度为
-# {glue:text}`pair_top_s:.4f`。
+# {glue:text}`pair_top_s:.4f`。表中 aliased_with 一列给出与该三元对比完全混杂的二元交互。
+#
+# {glue:md}`alias_zh`
 #
 # ```{glue:figure} fig_triples
 # :name: fig-shap-triples-zh
@@ -292,7 +304,10 @@ a.triples.head(10).round(4)
 # strength is the mean over these runs of |Σ(−1)^{3−|bits|} f| / 8, the third-order difference.
 # The strongest triple is {glue:text}`triple_top` at {glue:text}`triple_top_s:.4f`; the median
 # over the 120 triples is {glue:text}`triple_median_s:.4f`, against {glue:text}`pair_top_s:.4f`
-# for the interaction strength of the strongest pair.
+# for the interaction strength of the strongest pair. The column aliased_with names the two-way
+# interaction that each three-way contrast is fully aliased with in the design.
+#
+# {glue:md}`alias_en`
 #
 # ```{glue:figure} fig_triples
 # :name: fig-shap-triples-en
@@ -329,12 +344,78 @@ cells.round(4)
 # additive model, f(bits) + f(complement) is the same for every cell, so the ranking is
 # necessarily mirror-symmetric. {glue:md}`mirror_en`
 
+# %% tags=["hide-input"]
+experiments = {f"top {i + 1}": [r.switch1, r.switch2, r.switch3]
+               for i, r in enumerate(a.triples.head(confirm_top).itertuples())}
+experiments["note 1/2/3"] = list(verdicts.SEED_TOP3)
+experiments["note 2×6"] = list(verdicts.SEED_PAIRS[1])
+cells = []
+for sw in experiments.values():
+    cells += [c for c in C.factorial_design(sw, confirm_reference) if c not in cells]
+cdf, _ = run_study(f"{study}-confirm", cells, seeds=confirm_seeds, profile=profile,
+                   results_dir=results_dir)
+checked = {name: C.compare_screening(C.confirm(cdf, sw, confirm_reference), a.effects)
+           for name, sw in experiments.items()}
+fig = P.confirmation_forest(checked)
+glue("fig_confirm", fig, display=False)
+plt.close(fig)
+lines = [verdicts.confirmation(checked[n], sw, confirm_reference) for n, sw in experiments.items()]
+glue_text("confirm_zh", "".join(z for z, _ in lines))
+glue_text("confirm_en", " ".join(e for _, e in lines))
+glue_value("n_confirm_runs", len(cdf))
+glue_value("n_confirm_cells", len(cells))
+glue_value("confirm_seeds", confirm_seeds)
+pd.concat(checked, names=["experiment"]).reset_index(level=0).set_index(
+    ["experiment", "term"])[["effect", "effect_low", "effect_high", "screen_effect",
+                             "confirmed"]].round(4)
+
+# %% [markdown] tags=["lang-zh"]
+# ## 验证实验
+#
+# 筛选设计无法确认三元交互作用，因此我们对筛选出的最强三元组、笔记中的 1/2/3 号开关三元组，以及笔记中的
+# 2×6 号开关对（use_std_residual × use_gated_ffn）各做一个完全析因的验证实验：其余开关固定在同一参照组合，
+# 每个取值组合训练 {glue:text}`confirm_seeds` 个种子（共 {glue:text}`n_confirm_cells` 个组合、
+# {glue:text}`n_confirm_runs` 个运行，各实验共用相同的组合），由重复种子给出纯误差，精确估计全部效应。
+# 这些效应以参照组合为条件，回答的是“在这一参照下，这些开关是否存在交互作用”。
+#
+# ```{glue:figure} fig_confirm
+# :name: fig-shap-confirm-zh
+#
+# 各验证实验中的全部效应（开 − 关）及其 95% 置信区间；红色为确认（区间不含 0 且与筛选设计同号），
+# 空心灰点为筛选设计对同一项的估计（筛选模型含该项时）。
+# ```
+#
+# {glue:md}`confirm_zh`
+
+# %% [markdown] tags=["lang-en"]
+# ## Confirmation experiments
+#
+# The screening design cannot confirm three-way interactions. So the strongest screened triple,
+# the notes' triple of switches 1/2/3 and the notes' pair 2×6 (use_std_residual ×
+# use_gated_ffn) each get a full factorial follow-up: the other switches are held at one
+# reference config, and every cell is trained with {glue:text}`confirm_seeds` seeds
+# ({glue:text}`n_confirm_cells` cells, {glue:text}`n_confirm_runs` runs; the experiments share
+# cells where they coincide). The replicate seeds give a pure-error term, and every effect is
+# estimated exactly. These effects are conditional on the reference: they answer "at this
+# reference, do these switches interact?".
+#
+# ```{glue:figure} fig_confirm
+# :name: fig-shap-confirm-en
+#
+# Every effect (on − off) of each confirmation experiment with its 95% CI; red: confirmed (the
+# interval excludes 0 with the screening sign). Hollow grey: the screening design's estimate of
+# the same term, where its model has one.
+# ```
+#
+# {glue:md}`confirm_en`
+
 # %% [markdown] tags=["lang-zh"]
 # ## 小结
 #
-# {glue:md}`fit_zh` {glue:md}`top_zh` {glue:md}`pairs_zh`
+# {glue:md}`fit_zh` {glue:md}`top_zh` {glue:md}`pairs_zh` {glue:md}`alias_zh` {glue:md}`confirm_zh`
 
 # %% [markdown] tags=["lang-en"]
 # ## Summary
 #
-# {glue:md}`fit_en` {glue:md}`top_en` {glue:md}`pairs_en`
+# {glue:md}`fit_en` {glue:md}`top_en` {glue:md}`pairs_en` {glue:md}`alias_en`
+# {glue:md}`confirm_en`

@@ -42,28 +42,41 @@ results_dir = "results"
 design = "fractional"  # fractional | random | full
 n_configs = 128  # for the random design
 noise_seeds = 5  # seeds for each of the four anchor configs
+replicate_fraction = 0.1  # share of the design's configs trained again under new seeds
+replicate_seeds = 2  # extra seeds for each of them
 
 # %% tags=["remove-cell"]
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 from myst_nb import glue
+from scipy import stats
 
-from ptlab.analysis import seed_noise
+from ptlab.analysis import prepare, seed_noise, verdicts
+from ptlab.analysis.confirm import welch
+from ptlab.analysis.curves import ranking_over_training
+from ptlab.analysis.divergence import divergence_table, orthogonality_loss
+from ptlab.analysis.effects import lack_of_fit, resolvable_order
+from ptlab.analysis.interactions import alias_structure
+from ptlab.analysis.noise import heteroscedasticity, replicate_subset
+from ptlab.analysis.pipeline import replicate_frame, study_noise
 from ptlab.analysis.verdicts import design_sentence
-from ptlab.book.glue import beyond_noise, glue_text, glue_value, save_table
+from ptlab.book.glue import glue_text, glue_value, save_table
 from ptlab.book.plotting import setup_figures
 from ptlab.models import SWITCHES
-from ptlab.sweep import make_design, run_study
+from ptlab.sweep import curves_frame, make_design, run_study
 from ptlab.sweep.designs import design_summary
 
 setup_figures()
 
 # %%
 rows = make_design(design, n=n_configs)
-df, _ = run_study(study, rows, profile=profile, results_dir=results_dir)
+df, records = run_study(study, rows, profile=profile, results_dir=results_dir)
 noise_df, _ = run_study(f"{study}-noise", make_design("anchors"), seeds=noise_seeds,
                         profile=profile, results_dir=results_dir)
+reps = replicate_subset(rows, replicate_fraction)
+rep_df, _ = run_study(f"{study}-replicates", reps, seeds=replicate_seeds, first_seed=1,
+                      profile=profile, results_dir=results_dir)
 ok = df[df["status"] == "ok"]
 cols = [*SWITCHES, "eval/loss", "eval/accuracy", "n_params", "wall_s"]
 save_table(df[["run_id", "status", *cols]], "sweep", "runs")
@@ -84,14 +97,73 @@ glue_value("loss_sd", ok["eval/loss"].std())
 
 # %% [markdown] tags=["lang-zh"]
 # 共 {glue:text}`n_runs` 个运行，其中 {glue:text}`n_ok` 个正常结束，{glue:text}`n_bad` 个发散或失败
-# （不计入以下分析）。上表列出验证损失最低的十个开关组合；全部运行的结果可下载：
+# （不计入以下分析，见下一节）。上表列出验证损失最低的十个开关组合；全部运行的结果可下载：
 # {download}`runs.csv <../generated/data/sweep/runs.csv>`。
 
 # %% [markdown] tags=["lang-en"]
 # Of {glue:text}`n_runs` runs, {glue:text}`n_ok` finished normally; the {glue:text}`n_bad` that
-# diverged or failed are left out below. The table lists the ten configs with
+# diverged or failed are left out below (see the next section). The table lists the ten configs with
 # the lowest validation loss; the results of every run can be downloaded as
 # {download}`runs.csv <../generated/data/sweep/runs.csv>`.
+
+# %% tags=["hide-input"]
+div = divergence_table(df)
+save_table(div, "sweep", "divergence")
+zh, en = verdicts.divergence(div, len(df), orthogonality_loss(ok[list(SWITCHES)].astype(int)))
+glue_text("div_zh", zh)
+glue_text("div_en", en)
+div.set_index("switch").round(3)
+
+# %% [markdown] tags=["lang-zh"]
+# ## 未正常结束的运行
+#
+# 后面的分析只使用正常结束的运行。如果某个开关的一种取值更容易发散，去掉这些运行会使该开关的比较产生偏差
+# （笔记对 use_rms_norm 的论断恰恰与训练稳定性有关），因此先逐个开关统计开、关两种取值下未正常结束的运行数，
+# 并用 Fisher 精确检验（Holm 校正）比较两者。{glue:md}`div_zh`
+# 上表可下载：{download}`divergence.csv <../generated/data/sweep/divergence.csv>`
+# （`ptlab analyze` 也会写出同一张表）。
+
+# %% [markdown] tags=["lang-en"]
+# ## Runs that did not finish
+#
+# The analyses below use only the runs that finished normally. If one setting of a switch
+# diverges more often, leaving those runs out biases that switch's comparison (the notes' claim
+# about use_rms_norm is precisely about training stability). So we first count, for each switch,
+# the runs that did not finish with it on and with it off, and compare the two with Fisher's
+# exact test (Holm-adjusted). {glue:md}`div_en` The table can be downloaded as
+# {download}`divergence.csv <../generated/data/sweep/divergence.csv>` (`ptlab analyze` writes
+# the same table).
+
+# %% tags=["hide-input"]
+X_design = pd.DataFrame(rows)[list(SWITCHES)].astype(int)
+aliases = alias_structure(X_design)
+three = aliases[aliases["order"] == 3].copy()
+three["pair"] = three["aliases"].map(lambda a: ", ".join(t for t in a if t.count(":") < 2))
+aliased = three[three["pair"] != ""]
+glue_value("n_aliased", len(aliased))
+glue_value("n_triples", len(three))
+glue_value("n_pairs_aliased", aliased["pair"].str.split(", ").explode().nunique())
+aliased[["term", "pair"]].rename(
+    columns={"term": "三元对比 · three-way contrast", "pair": "与之混杂 · aliased with"}
+).set_index("三元对比 · three-way contrast")
+
+# %% [markdown] tags=["lang-zh"]
+# ## 别名结构
+#
+# 部分析因设计用较少的运行换来了混杂：有些效应的对比列在设计矩阵中完全相同，数据无法区分它们。
+# 上表由设计矩阵直接算出（而非照搬教科书）：{glue:text}`n_triples` 个三元交互对比中有
+# {glue:text}`n_aliased` 个与某个二元交互完全混杂，涉及 {glue:text}`n_pairs_aliased` 个二元交互。
+# 因此，SHAP 一章中的三元交互排序只能作为筛选，我们在该章用专门的验证实验加以检验。
+
+# %% [markdown] tags=["lang-en"]
+# ## Alias structure
+#
+# A fractional design buys its economy with aliasing: some effects have identical contrast
+# columns in the design matrix, and the data cannot tell them apart. The table is computed from
+# the design matrix (not copied from a textbook): {glue:text}`n_aliased` of the
+# {glue:text}`n_triples` three-way contrasts are fully aliased with a two-way interaction,
+# involving {glue:text}`n_pairs_aliased` two-way interactions. The three-way ranking in the SHAP
+# chapter is therefore a screen only; that chapter tests it with a dedicated follow-up.
 
 # %%
 long = ok.melt(id_vars=["eval/loss"], value_vars=list(SWITCHES), var_name="switch",
@@ -130,35 +202,97 @@ plt.close(fig)
 
 # %%
 noise = seed_noise(noise_df).set_index("config")
-gap = noise.loc["all-off", "mean"] - noise.loc["all-on", "mean"]
+pe = study_noise(study, results_dir, profile=profile)
+anchor = noise_df[noise_df["status"] == "ok"].assign(config=lambda d: [
+    "all-off" if not any(r) else "all-on" if all(r) else "mixed"
+    for r in d[list(SWITCHES)].to_numpy()])
+gap, gap_lo, gap_hi = welch(anchor.loc[anchor.config == "all-off", "eval/loss"].to_numpy(),
+                            anchor.loc[anchor.config == "all-on", "eval/loss"].to_numpy())
+ratio = ok["eval/loss"].var() / pe.sd**2
+f_lo = ratio / stats.f.ppf(0.975, len(ok) - 1, pe.dof)
+f_hi = ratio / stats.f.ppf(0.025, len(ok) - 1, pe.dof)
 glue_value("noise_sd_max", noise["std"].max())
 glue_value("noise_sd_min", noise["std"].min())
 glue_value("noise_gap", gap)
-glue_value("noise_ratio", gap / noise["std"].max())
-glue_value("spread_ratio", ok["eval/loss"].std() / noise["std"].max())
-zh, en = beyond_noise(ok["eval/loss"].std(), noise["std"].max())
-glue_text("spread_zh", "开关组合间的差异" + zh.replace("这一差异", ""))
-glue_text("spread_en", en.replace("The difference", "The spread across configs"))
+glue_value("noise_gap_lo", gap_lo)
+glue_value("noise_gap_hi", gap_hi)
+glue_value("pe_sd", pe.sd)
+glue_value("pe_dof", pe.dof)
+zh, en = verdicts.spread_vs_noise(ratio, f_lo, f_hi)
+glue_text("spread_zh", zh)
+glue_text("spread_en", en)
 noise.round(4)
 
 # %% [markdown] tags=["lang-zh"]
 # ## 种子噪声
 #
-# 四个参照组合（全关、全开、前五个开关打开、后五个开关打开）的种子间标准差介于
+# 四个参照组合（全关、全开、前五个开关打开、后五个开关打开）各用多个种子训练，种子间标准差介于
 # {glue:text}`noise_sd_min:.3f` 与 {glue:text}`noise_sd_max:.3f` 之间。全关与全开相差
-# {glue:text}`noise_gap:.3f` nats/byte（正值表示 Llama 更好），是最大种子标准差的
-# {glue:text}`noise_ratio:.1f` 倍；扫描中开关组合间的标准差是它的 {glue:text}`spread_ratio:.1f` 倍。
-# {glue:md}`spread_zh`
+# {glue:text}`noise_gap:.3f` nats/byte（Welch 95% CI {glue:text}`noise_gap_lo:.3f` 至
+# {glue:text}`noise_gap_hi:.3f`；正值表示 Llama 更好）。把这些参照组合与下一节的重复组合合并，
+# 纯误差标准差为 {glue:text}`pe_sd:.4f`（{glue:text}`pe_dof` 个自由度）。
+# 开关组合间的方差与纯误差方差之比检验的是“组合间的差异是否超出种子噪声”：{glue:md}`spread_zh`
 
 # %% [markdown] tags=["lang-en"]
 # ## Seed noise
 #
-# The seed-to-seed standard deviation of the four anchor configs (all off, all on, the first
-# five switches on, the last five on) lies between {glue:text}`noise_sd_min:.3f` and
-# {glue:text}`noise_sd_max:.3f`. All off and all on differ by {glue:text}`noise_gap:.3f`
-# nats/byte (a positive gap means Llama is better), {glue:text}`noise_ratio:.1f` times the
-# largest seed sd. The standard deviation across the sweep's configs is
-# {glue:text}`spread_ratio:.1f` times the largest seed sd. {glue:md}`spread_en`
+# The four anchor configs (all off, all on, the first five switches on, the last five on) are
+# trained with several seeds each; their seed-to-seed sd lies between
+# {glue:text}`noise_sd_min:.3f` and {glue:text}`noise_sd_max:.3f`. All off and all on differ by
+# {glue:text}`noise_gap:.3f` nats/byte (Welch 95% CI {glue:text}`noise_gap_lo:.3f` to
+# {glue:text}`noise_gap_hi:.3f`; positive means Llama is better). Pooled with the replicated
+# configs of the next section, the pure-error sd is {glue:text}`pe_sd:.4f` on
+# {glue:text}`pe_dof` degrees of freedom. Whether the configs differ by more than seed noise is
+# a test of the ratio of the variance across configs to the pure-error variance:
+# {glue:md}`spread_en`
+
+# %% tags=["hide-input"]
+both = replicate_frame(study, results_dir, profile)
+t_all = prepare(both[both["status"] == "ok"], source=f"study {study!r} with replicates")
+lof = lack_of_fit(t_all, resolvable_order(t_all.X))
+het = heteroscedasticity(both)
+zh, en = verdicts.replication(lof, het, len(reps), replicate_seeds)
+glue_text("rep_zh", zh)
+glue_text("rep_en", en)
+glue_value("lof_order", resolvable_order(t_all.X))
+pd.DataFrame([{**lof, **{f"BF {k}": v for k, v in het.items()}}]).round(4)
+
+# %% [markdown] tags=["lang-zh"]
+# ## 设计自身的重复
+#
+# 只用四个参照组合估计纯误差有两个问题：它们不在设计之内，且各自的种子标准差相差数倍。
+# 因此我们随机抽取设计中 {glue:text}`n_design` 个组合的一部分，各用新的种子再训练，
+# 由此在设计上直接估计纯误差，并对含 {glue:text}`lof_order` 阶及以下交互项的均值模型做失拟检验。
+# {glue:md}`rep_zh`
+
+# %% [markdown] tags=["lang-en"]
+# ## Replicates within the design
+#
+# Estimating pure error from the four anchors alone has two problems: they are not part of the
+# design, and their seed sds differ several-fold. So a random share of the
+# {glue:text}`n_design` design configs is trained again under new seeds; this estimates pure
+# error on the design itself and allows a lack-of-fit test of the mean model with interactions
+# up to order {glue:text}`lof_order`. {glue:md}`rep_en`
+
+# %% tags=["hide-input"]
+agree = ranking_over_training(curves_frame(records))
+zh, en = verdicts.training_ranking(agree)
+glue_text("steps_zh", zh)
+glue_text("steps_en", en)
+agree.set_index("step").round(3)
+
+# %% [markdown] tags=["lang-zh"]
+# ## 训练长度
+#
+# 每个组合只训练了同样短的步数。如果组合之间、开关之间的排序在最后几次评估之间仍在变化，
+# 更长的训练就可能改变结论。存储的训练曲线给出了答案：{glue:md}`steps_zh`
+
+# %% [markdown] tags=["lang-en"]
+# ## Training length
+#
+# Every config is trained for the same short budget. If the order of the configs, or of the
+# switches, still changes between the last evaluations, longer training could change the
+# conclusions. The stored training curves answer this: {glue:md}`steps_en`
 
 # %%
 ref = noise_df.loc[noise_df[list(SWITCHES)].all(axis=1) & noise_df["status"].eq("ok"), "wall_s"]
@@ -215,9 +349,13 @@ pd.Series(effect, name="median cost on − off").sort_values().round(3)
 # - 本次扫描共 {glue:text}`n_runs` 个运行（{glue:text}`n_ok` 个正常结束），验证损失介于
 #   {glue:text}`loss_min:.3f` 与 {glue:text}`loss_max:.3f` 之间，开关组合间的标准差为
 #   {glue:text}`loss_sd:.3f`。
-# - 种子噪声：最大种子标准差为 {glue:text}`noise_sd_max:.3f`，开关组合间的标准差是它的
-#   {glue:text}`spread_ratio:.1f` 倍。{glue:md}`spread_zh`
-# - 全关（PT）与全开（Llama）相差 {glue:text}`noise_gap:.3f` nats/byte。
+# - 种子噪声：纯误差标准差为 {glue:text}`pe_sd:.4f`。{glue:md}`spread_zh`
+# - 全关（PT）与全开（Llama）相差 {glue:text}`noise_gap:.3f` nats/byte
+#   （95% CI {glue:text}`noise_gap_lo:.3f` 至 {glue:text}`noise_gap_hi:.3f`）。
+# - {glue:md}`div_zh`
+# - 设计中 {glue:text}`n_triples` 个三元交互对比里有 {glue:text}`n_aliased` 个与二元交互混杂。
+# - {glue:md}`rep_zh`
+# - {glue:md}`steps_zh`
 # - 开关的效应与交互作用见后面的 SHAP 与方差两章。
 
 # %% [markdown] tags=["lang-en"]
@@ -226,7 +364,12 @@ pd.Series(effect, name="median cost on − off").sort_values().round(3)
 # - The sweep has {glue:text}`n_runs` runs ({glue:text}`n_ok` finished normally); validation
 #   loss ranges from {glue:text}`loss_min:.3f` to {glue:text}`loss_max:.3f`, with a standard
 #   deviation of {glue:text}`loss_sd:.3f` across configs.
-# - Seed noise: the largest seed sd is {glue:text}`noise_sd_max:.3f`; the standard deviation
-#   across configs is {glue:text}`spread_ratio:.1f` times as large. {glue:md}`spread_en`
-# - All off (PT) and all on (Llama) differ by {glue:text}`noise_gap:.3f` nats/byte.
+# - Seed noise: the pure-error sd is {glue:text}`pe_sd:.4f`. {glue:md}`spread_en`
+# - All off (PT) and all on (Llama) differ by {glue:text}`noise_gap:.3f` nats/byte (95% CI
+#   {glue:text}`noise_gap_lo:.3f` to {glue:text}`noise_gap_hi:.3f`).
+# - {glue:md}`div_en`
+# - {glue:text}`n_aliased` of the design's {glue:text}`n_triples` three-way contrasts are
+#   aliased with two-way interactions.
+# - {glue:md}`rep_en`
+# - {glue:md}`steps_en`
 # - The switches' effects and interactions are the subject of the SHAP and variance chapters.

@@ -11,6 +11,8 @@
 #   ptlab:
 #     seconds: {smoke: 10, quick: 13}  # measured on the 2-core CPU
 #     depends: [sweep]
+#     profiles:
+#       smoke: {capacity_seeds: 2}
 # ---
 
 # %% [markdown] tags=["lang-zh"]
@@ -51,21 +53,28 @@ profile = "quick"  # smoke | quick | full (ptlab.profiles)
 study = "switches"  # the sweep chapter's study; replicate seeds come from STUDY-noise
 results_dir = "results"
 table = ""  # an external .xlsx / .csv / .parquet table instead of the study
+equivalence_margin = 0.02  # nats/byte: a mean change smaller than this counts as "unchanged"
+capacity_seeds = 3  # seeds per arm of the parameter-matched control
 
 # %% tags=["remove-cell"]
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from myst_nb import glue
+from scipy import stats
 
+from ptlab.analysis import confirm as C
 from ptlab.analysis import effects as E
 from ptlab.analysis import load_switch_table, verdicts
 from ptlab.analysis import plots as P
 from ptlab.analysis import surrogate as sur
 from ptlab.analysis import variance as V
 from ptlab.analysis.pipeline import study_noise
+from ptlab.analysis.table import AnalysisInputError
 from ptlab.book.glue import glue_text, glue_value
 from ptlab.book.plotting import setup_figures
+from ptlab.profiles import profile_configs
+from ptlab.sweep import load_results, run_study
 
 setup_figures()
 
@@ -99,11 +108,16 @@ glue_value("s3", s3)
 # ## Conditional comparisons
 
 # %%
-cmp13 = V.compare(t, {"1 on, 3 on": {s1: 1, s3: 1}, "1 on, 3 off": {s1: 1, s3: 0}})
-cmp123 = V.compare(t, {"1,2 on, 3 on": {s1: 1, s2: 1, s3: 1},
-                       "1,2 on, 3 off": {s1: 1, s2: 1, s3: 0}})
-for name, long, title in [("fig_cmp13", cmp13, "1 开 · 3 开/关 (1 on, 3 on/off)"),
-                          ("fig_cmp123", cmp123, "1、2 开 · 3 开/关 (1, 2 on, 3 on/off)")]:
+n1, n2, n3 = verdicts.SEED_TOP3  # switches 1, 2, 3 of Note 1, by name
+cmp13 = V.compare(t, {"1 on, 3 on": {n1: 1, n3: 1}, "1 on, 3 off": {n1: 1, n3: 0}})
+cmp123 = V.compare(t, {"1,2 on, 3 on": {n1: 1, n2: 1, n3: 1},
+                       "1,2 on, 3 off": {n1: 1, n2: 1, n3: 0}})
+run13 = V.compare(t, {"run's 1 on, 3 on": {s1: 1, s3: 1}, "run's 1 on, 3 off": {s1: 1, s3: 0}})
+for name, long, title in [
+    ("fig_cmp13", cmp13, f"{n1} 开 · {n3} 开/关 ({n1} on, {n3} on/off)"),
+    ("fig_cmp123", cmp123, f"{n1}、{n2} 开 · {n3} 开/关 ({n1}, {n2} on, {n3} on/off)"),
+    ("fig_run13", run13, f"本次排序 · this run's ranking: {s1} 开 (on) · {s3} 开/关 (on/off)"),
+]:
     fig = P.comparison_panels(long, title)
     glue(name, fig, display=False)
     plt.close(fig)
@@ -115,46 +129,66 @@ cmp5 = V.compare(t, top5)
 fig = P.comparison_panels(cmp5, "前五个开关各自开/关 · each of the top five on/off")
 glue("fig_cmp5", fig, display=False)
 plt.close(fig)
-pd.concat([V.stats_table(cmp13), V.stats_table(cmp123), V.stats_table(cmp5)]).round(4)
+pd.concat([V.stats_table(cmp13), V.stats_table(cmp123), V.stats_table(run13),
+           V.stats_table(cmp5)]).round(4)
 
 # %% [markdown] tags=["lang-zh"]
+# 笔记中的条件比较针对的是具体的开关，因此下面的前两张图按开关名取笔记的 1、2、3 号开关
+# （untie_attn_weights、use_std_residual、use_rms_norm）；第三张图换成本次排序的 1 号与 3 号开关，作为对照。
+#
 # ```{glue:figure} fig_cmp13
 # :name: fig-var-cmp13-zh
 #
-# 1 号开关打开时，3 号开关打开与关闭两组的损失分布（五种视图）。
+# untie_attn_weights 打开时，use_rms_norm 打开与关闭两组的损失分布（五种视图）。
 # ```
 #
 # ```{glue:figure} fig_cmp123
 # :name: fig-var-cmp123-zh
 #
-# 1、2 号开关都打开时，3 号开关打开与关闭两组的损失分布。
+# untie_attn_weights 与 use_std_residual 都打开时，use_rms_norm 打开与关闭两组的损失分布。
+# ```
+#
+# ```{glue:figure} fig_run13
+# :name: fig-var-run13-zh
+#
+# 按本次数据的排序：1 号开关打开时，3 号开关打开与关闭两组的损失分布。
 # ```
 #
 # ```{glue:figure} fig_cmp5
 # :name: fig-var-cmp5-zh
 #
-# 前五个开关各自打开与关闭时的损失分布。
+# 本次排序的前五个开关各自打开与关闭时的损失分布。
 # ```
 #
 # 上表给出各条件下的统计量：运行数、均值、标准差、最小值、四分位数与最大值。
 
 # %% [markdown] tags=["lang-en"]
+# The conditional comparisons of the notes are about particular switches, so the first two
+# figures take switches 1, 2 and 3 of the notes by name (untie_attn_weights, use_std_residual,
+# use_rms_norm); the third uses switches 1 and 3 of this run's ranking instead, for contrast.
+#
 # ```{glue:figure} fig_cmp13
 # :name: fig-var-cmp13-en
 #
-# With switch 1 on: the loss with switch 3 on vs off (five views).
+# With untie_attn_weights on: the loss with use_rms_norm on vs off (five views).
 # ```
 #
 # ```{glue:figure} fig_cmp123
 # :name: fig-var-cmp123-en
 #
-# With switches 1 and 2 on: the loss with switch 3 on vs off.
+# With untie_attn_weights and use_std_residual on: the loss with use_rms_norm on vs off.
+# ```
+#
+# ```{glue:figure} fig_run13
+# :name: fig-var-run13-en
+#
+# By this run's ranking: with switch 1 on, the loss with switch 3 on vs off.
 # ```
 #
 # ```{glue:figure} fig_cmp5
 # :name: fig-var-cmp5-en
 #
-# The loss with each of the top five switches on and off.
+# The loss with each of this run's top five switches on and off.
 # ```
 #
 # The table gives, for each condition, the number of runs, mean, sd, min, quartiles and max.
@@ -203,6 +237,64 @@ var_table.round(4)
 # so the Brown–Forsythe test decides significance and the location–scale model only gives the
 # direction.
 
+# %% tags=["hide-input"]
+try:
+    spread = V.conditional_spread(t, "use_rms_norm")
+    zh, en = verdicts.spread_claim(spread)
+except AnalysisInputError as e:  # too few runs in a half: say so instead of a number
+    spread = pd.DataFrame(columns=["half", "n", "resid_sd", "mean_abs_effect"])
+    zh, en = (f"数据太少，无法按原意检验（{e}）。", f"Too few runs to test this as stated ({e}).")
+glue_text("spread_zh", zh)
+glue_text("spread_en", en)
+rms_e = eff.set_index("term").loc["use_rms_norm"]
+se = (rms_e.ci_high - rms_e.ci_low) / (2 * stats.t.ppf(0.975, eff.attrs["noise_dof"]))
+tst = V.tost(float(rms_e.effect), float(2 * se), eff.attrs["noise_dof"], equivalence_margin)
+zh, en = verdicts.mean_equivalence(float(rms_e.effect), tst, equivalence_margin)
+glue_text("tost_zh", zh)
+glue_text("tost_en", en)
+glue_value("margin", equivalence_margin)
+side = pd.DataFrame({
+    "残差来源 · residuals of": ["加性模型 · additive (order 1)",
+                           f"含交互的模型 · with interactions (order {order})"],
+    "sd on": [vt1.set_index("switch").loc["use_rms_norm", "sd_on"],
+              vt.set_index("switch").loc["use_rms_norm", "sd_on"]],
+    "sd off": [vt1.set_index("switch").loc["use_rms_norm", "sd_off"],
+               vt.set_index("switch").loc["use_rms_norm", "sd_off"]],
+    "BF p_adj": [vt1.set_index("switch").loc["use_rms_norm", "p_adjusted"],
+                 vt.set_index("switch").loc["use_rms_norm", "p_adjusted"]],
+}).set_index("残差来源 · residuals of")
+pd.concat([side, spread.set_index("half").rename(columns={"resid_sd": "sd (other nine)"})
+           .rename(index={"on": "按 use_rms_norm 分半 · split, on",
+                          "off": "按 use_rms_norm 分半 · split, off"})]).round(4)
+
+# %% [markdown] tags=["lang-zh"]
+# ## 按原意检验笔记的论断
+#
+# 笔记说的是“use_rms_norm 打开时，其他开关的作用变得嘈杂”，这是一个关于交互作用的论断：
+# use_rms_norm 与其他开关的交互会让其他开关的效应在两半数据中不同。含交互项的均值模型恰好把这些交互
+# 吸收进了均值，所以它的残差检验（上表第二行）检验的已不是这一论断；只含主效应的模型（第一行）把交互留在残差中，
+# 才与论断相符。更直接的做法是把运行按 use_rms_norm 分成两半，在每一半中单独拟合其余九个开关的加性模型，
+# 比较两半的残差标准差（表的后两行）：{glue:md}`spread_zh`
+#
+# “平均损失不变”也不能由一个不显著的 p 值得出，需要等价性检验：我们取 ±{glue:text}`margin` nats/byte
+# 为等价界（约为单次运行的种子标准差），做两个单侧 t 检验（TOST）。{glue:md}`tost_zh`
+
+# %% [markdown] tags=["lang-en"]
+# ## The notes' claim, tested as stated
+#
+# The notes say that "with use_rms_norm on, the other switches' effects turn noisy". That is a
+# claim about interactions: use_rms_norm's interactions with the other switches make their
+# effects differ between the two halves of the data. A mean model with interactions absorbs
+# exactly these into the mean, so its residual test (second row of the table) no longer tests
+# the claim; the main-effects model (first row) leaves the interactions in the residuals and
+# matches it. More directly, we split the runs by use_rms_norm, fit the additive model of the
+# other nine switches in each half, and compare the residual sds of the two halves (last two
+# rows): {glue:md}`spread_en`
+#
+# "The mean is unchanged" cannot rest on a non-significant p either; it needs an equivalence
+# test. We take ±{glue:text}`margin` nats/byte as the margin (about one run's seed sd) and run
+# two one-sided t tests (TOST). {glue:md}`tost_en`
+
 # %%
 rms = vt.set_index("switch").loc["use_rms_norm"]
 rms_eff = eff.set_index("term").loc["use_rms_norm"]
@@ -244,7 +336,7 @@ q3.round(4)
 # %% [markdown] tags=["lang-zh"]
 # ## 笔记中的三个疑点
 #
-# **结论核对。** {glue:md}`rms_zh`
+# **结论核对。** {glue:md}`rms_zh` 按原意的检验见上一节：{glue:md}`spread_zh` {glue:md}`tost_zh`
 #
 # **疑点 1：为何 use_rms_norm 关闭时 SHAP 值较小？** SHAP 衡量的是开关相对于平均预测的边际贡献，
 # 而不是损失本身。本次数据中 use_rms_norm 打开时的平均 SHAP 为 {glue:text}`rms_shap_on:+.4f`，
@@ -263,7 +355,8 @@ q3.round(4)
 # %% [markdown] tags=["lang-en"]
 # ## The three questions of Note 2
 #
-# **The claim.** {glue:md}`rms_en`
+# **The claim.** {glue:md}`rms_en` Tested as stated (previous section): {glue:md}`spread_en`
+# {glue:md}`tost_en`
 #
 # **Question 1: why is the SHAP value of use_rms_norm small when the switch is off?** SHAP
 # measures a switch's marginal contribution relative to the average prediction, not the loss
@@ -336,12 +429,61 @@ E.significant(eff).head(20).round(4)
 # {glue:md}`eff_en` The table lists the significant terms (up to 20); below_noise marks effects
 # smaller than the seed sd.
 
+# %% tags=["hide-input"]
+base_m, _ = profile_configs(profile)
+reference = base_m.replace(**C.reference_row("all-on"))
+untied = [s for s in E.significant(eff[eff["order"] == 1])["term"] if s.startswith("untie_")]
+top = next(s for s in [*untied, "untie_attn_weights"] if C.adds_parameters(reference, s))
+width = C.matching_ffn(reference, top)
+cap_df, _ = run_study(f"{study}-confirm", C.capacity_design(top, "all-on", width),
+                      seeds=capacity_seeds, profile=profile, results_dir=results_dir)
+cap = C.capacity_table(cap_df, top)
+zh, en = verdicts.capacity(cap, top)
+glue_text("cap_zh", zh)
+glue_text("cap_en", en)
+glue_value("cap_switch", top)
+glue_value("cap_width", width)
+glue_value("cap_width0", base_m.ffn_hidden)
+glue_value("cap_seeds", capacity_seeds)
+glue_value("n_param_values", int(load_results(study, results_dir)["n_params"].nunique()))
+cap.set_index("arm").round(4)
+
+# %% [markdown] tags=["lang-zh"]
+# ## 容量混杂
+#
+# 解绑注意力权重或层间权重会增加参数。参数量完全由开关决定（本设计中只有 {glue:text}`n_param_values`
+# 种取值），是若干开关及其乘积的函数，因此把 n_params 放进效应模型并不能把“容量”与开关分开（两者共线）。
+# 我们改用参数量匹配的对照：在全开（Llama）参照下，对主效应最强的解绑开关 {glue:text}`cap_switch`
+# 训练三组模型（各 {glue:text}`cap_seeds` 个种子）：打开；关闭；关闭但把 FFN 宽度从
+# {glue:text}`cap_width0` 加宽到 {glue:text}`cap_width`，使参数量不少于打开时。{glue:md}`cap_zh`
+
+# %% [markdown] tags=["lang-en"]
+# ## The capacity confound
+#
+# Untying the attention or the layer weights adds parameters. The parameter count is set by the
+# switches alone (it takes only {glue:text}`n_param_values` values in this design), as a function
+# of a few switches and their products, so putting n_params into the effects model cannot
+# separate "capacity" from the switches (the two are collinear). We use a parameter-matched
+# control instead: at the all-on (Llama) reference, the untying switch with the strongest main
+# effect, {glue:text}`cap_switch`, is trained in three arms ({glue:text}`cap_seeds` seeds
+# each): on; off; and off with the FFN widened from {glue:text}`cap_width0` to
+# {glue:text}`cap_width` so that it has at least as many parameters as the on arm.
+# {glue:md}`cap_en`
+
 # %% [markdown] tags=["lang-zh"]
 # ## 小结
 #
-# {glue:md}`rms_zh` {glue:md}`eff_zh`
+# - {glue:md}`rms_zh`
+# - {glue:md}`spread_zh`
+# - {glue:md}`tost_zh`
+# - {glue:md}`eff_zh`
+# - {glue:md}`cap_zh`
 
 # %% [markdown] tags=["lang-en"]
 # ## Summary
 #
-# {glue:md}`rms_en` {glue:md}`eff_en`
+# - {glue:md}`rms_en`
+# - {glue:md}`spread_en`
+# - {glue:md}`tost_en`
+# - {glue:md}`eff_en`
+# - {glue:md}`cap_en`

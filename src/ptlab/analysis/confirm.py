@@ -126,15 +126,24 @@ def capacity_design(switch: str, reference: str, match_ffn: int) -> list[dict]:
     ]
 
 
+def adds_parameters(model_cfg, switch: str) -> bool:
+    """Whether turning ``switch`` on adds weights to ``model_cfg``."""
+    from ptlab.models import param_count
+
+    return param_count(model_cfg.replace(**{switch: True})) > param_count(
+        model_cfg.replace(**{switch: False})
+    )
+
+
 def matching_ffn(model_cfg, switch: str) -> int:
     """Smallest FFN width at which ``model_cfg`` with ``switch`` off has at least the parameters
     of ``model_cfg`` with it on (even widths); AnalysisInputError if the switch adds none."""
     from ptlab.models import param_count
 
+    if not adds_parameters(model_cfg, switch):
+        raise AnalysisInputError(f"{switch} adds no parameters at this reference")
     on = param_count(model_cfg.replace(**{switch: True}))
     off = model_cfg.replace(**{switch: False})
-    if param_count(off) >= on:
-        raise AnalysisInputError(f"{switch} adds no parameters at this reference")
     width = off.ffn_hidden
     while param_count(off.replace(ffn_hidden=width)) < on:
         width += 2

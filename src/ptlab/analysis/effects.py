@@ -66,7 +66,7 @@ def pure_error(X: pd.DataFrame, y: pd.Series) -> PureError | None:
 def lack_of_fit(t: SwitchTable, order: int) -> dict:
     """The classical lack-of-fit F test of the order-``order`` model on a table whose configs are
     partly replicated: residual SS = pure-error SS (within configs) + lack-of-fit SS.
-    Returns F, p_value, df_lof, df_pe, sd_pe (pure-error sd) and sd_lof."""
+    Returns F, p_value, df_lof, df_pe, sd_pe (pure-error sd), sd_lof and the model order."""
     fit = fit_ols(t, order)
     g = pd.concat([t.X, t.y.rename("y")], axis=1).groupby(list(t.X.columns))["y"]
     ss_pe = float(((t.y - g.transform("mean")) ** 2).sum())
@@ -86,6 +86,7 @@ def lack_of_fit(t: SwitchTable, order: int) -> dict:
         "df_pe": df_pe,
         "sd_pe": float(np.sqrt(ms_pe)),
         "sd_lof": float(np.sqrt(max(ms_lof, 0.0))),
+        "order": order,
     }
 
 

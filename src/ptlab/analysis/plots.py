@@ -174,6 +174,38 @@ def forest(effects: pd.DataFrame, noise_sd: float, top: int = 20):
     return fig
 
 
+def confirmation_forest(tables: dict[str, pd.DataFrame]):
+    """Each confirmation experiment's effects (``confirm.compare_screening``) with 95% CIs,
+    filled where confirmed; the screening sweep's estimate of the same term, where it has one,
+    as a hollow grey marker with its interval below."""
+    rows = [(name, r) for name, t in tables.items() for r in t.itertuples()]
+    fig, ax = plt.subplots(figsize=(8.5, 0.34 * len(rows) + 1.4))
+    for i, (_, r) in enumerate(reversed(rows)):
+        color = "#c44e52" if r.confirmed else "#4c72b0"
+        ax.hlines(i, r.effect_low, r.effect_high, colors=color, lw=1.6)
+        ax.scatter([r.effect], [i], color=color, zorder=3, s=16)
+        if not np.isnan(r.screen_effect):
+            ax.hlines(i - 0.3, r.screen_low, r.screen_high, colors="#999999", lw=1)
+            ax.scatter(
+                [r.screen_effect],
+                [i - 0.3],
+                facecolors="none",
+                edgecolors="#777777",
+                s=14,
+                zorder=3,
+            )
+    ax.axvline(0, color="k", lw=0.8)
+    labels = [f"{r.term.replace(':', ' × ')}   [{name}]" for name, r in reversed(rows)]
+    ax.set_yticks(range(len(rows)), labels, fontsize=6.5)
+    ax.set_xlabel("效应 · effect on − off (2β), 95% CI")
+    ax.scatter([], [], color="#c44e52", s=16, label="确认 · confirmed")
+    ax.scatter([], [], color="#4c72b0", s=16, label="未确认 · not confirmed")
+    ax.scatter([], [], facecolors="none", edgecolors="#777777", s=14, label="筛选设计 · screening")
+    ax.legend(loc="lower right", fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
 # --- residual variants (chapter residual) ----------------------------------------------------
 
 

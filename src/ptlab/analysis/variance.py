@@ -18,7 +18,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from ptlab.analysis.effects import design_matrix, fit_ols, resolvable_order
-from ptlab.analysis.table import SwitchTable, require_rows
+from ptlab.analysis.table import AnalysisInputError, SwitchTable, require_rows
 
 # E[log χ²₁] = −(γ + log 2): the bias of log squared residuals as an estimate of log σ².
 _LOG_CHI2_BIAS = -(np.euler_gamma + np.log(2.0))
@@ -126,6 +126,12 @@ def conditional_spread(t: SwitchTable, switch: str = "use_rms_norm") -> pd.DataF
     are exactly what makes the other effects differ between the halves.
     """
     others = [s for s in t.X.columns if s != switch]
+    half_n = min(int((t.X[switch] == 1).sum()), int((t.X[switch] == 0).sum()))
+    if half_n < len(others) + 3:
+        raise AnalysisInputError(
+            f"the spread test needs ≥ {len(others) + 3} runs with {switch} on and off each "
+            f"(an additive model of {len(others)} switches per half); the table has {half_n}"
+        )
     rows, var = [], {}
     for half, val in (("on", 1), ("off", 0)):
         m = t.X[switch].to_numpy() == val

@@ -102,6 +102,17 @@ def seed_pairs(pairs: pd.DataFrame, effects: pd.DataFrame) -> tuple[str, str]:
     ranks = [keys.index(tuple(sorted(p))) + 1 for p in SEED_PAIRS]
     top = f"{ranked.switch1[0]} × {ranked.switch2[0]}"
     two = effects[effects["order"] == 2].copy()
+    if two.empty:
+        return (
+            f"SHAP 交互作用最强的一对是 {top}。笔记中的两对在 45 对中分别排第 {ranks[0]} 和第 "
+            f"{ranks[1]} 位；但本设计的运行数不足以估计精确的二元交互项，"
+            "无法判断排名差异是否超出噪声，"
+            "因此无法检验“这两对交互最显著”的结论。",
+            f"The strongest pair by SHAP interaction is {top}. The notes' two pairs rank "
+            f"{ranks[0]} and {ranks[1]} of 45 here, but the design has too few runs for exact "
+            "two-way terms, so whether these ranks differ beyond noise, and with it the claim "
+            "that they are the strongest interactions, cannot be tested.",
+        )
     two["abs_low"] = np.where(
         np.sign(two.ci_low) == np.sign(two.ci_high),
         two[["ci_low", "ci_high"]].abs().min(axis=1),
@@ -276,15 +287,16 @@ def aliasing(n_aliased: int, n_triples: int, coverage: float) -> tuple[str, str]
     """What the screening design can say about three-way interactions."""
     return (
         f"在这一设计中，{n_triples} 个三元交互对比里有 {n_aliased} 个与某个二元交互完全混杂"
-        f"（别名结构由设计矩阵算出，见下表），无法与之区分；而代理模型计算三元交互强度时查询的开关组合中，"
-        f"只有 {coverage:.0%} 真正训练过，其余都是代理模型的外推。因此下面的三元排序只是筛选，"
+        "（别名结构由设计矩阵算出，见开关扫描一章），无法与之区分；"
+        "而代理模型计算三元交互强度时查询的开关组合中，"
+        f"只有 {coverage:.0%} 真正训练过，其余都是代理模型的外推。因此这里的三元排序只是筛选，"
         "需要专门的验证实验确认。",
         f"In this design {n_aliased} of the {n_triples} three-way contrasts are fully aliased "
         "with a two-way interaction (the alias structure is computed from the design matrix; "
-        "see the table) and cannot be told apart from it. Of the configurations the surrogate "
-        f"is queried about for the triple strengths, only {coverage:.0%} were trained; the rest "
-        "are the surrogate's extrapolation. The triple ranking below is therefore a screen, "
-        "to be confirmed by a dedicated follow-up.",
+        "see the sweep chapter) and cannot be told apart from it. Of the configurations the "
+        f"surrogate is queried about for the triple strengths, only {coverage:.0%} were "
+        "trained; the rest are the surrogate's extrapolation. The triple ranking here is "
+        "therefore a screen, to be confirmed by a dedicated follow-up.",
     )
 
 
@@ -306,23 +318,28 @@ def confirmation(cmp: pd.DataFrame, switches: list[str], reference: str) -> tupl
     en_v = "confirmed" if r.confirmed else "not confirmed"
     order_zh = {2: "二元", 3: "三元"}.get(k, f"{k} 元")
     order_en = {2: "two-way", 3: "three-way"}.get(k, f"{k}-way")
+    pairs = cmp[(cmp["order"] == 2) & (cmp["order"] < k) & cmp["confirmed"]]["term"]
+    pairs = [t.replace(":", " × ") for t in pairs]
+    more_zh = f"其中的二元交互 {'、'.join(pairs)} 得到确认。" if pairs else ""
+    more_en = (
+        f" Of its two-way terms, {', '.join(pairs)} {'is' if len(pairs) == 1 else 'are'} confirmed."
+        if pairs
+        else ""
+    )
     return (
-        f"其余开关固定为{ref_zh}时，{name} 的{order_zh}交互作用为 {ci}{screen}：{zh_v}。",
+        f"其余开关固定为{ref_zh}时，{name} 的{order_zh}交互作用为 {ci}{screen}：{zh_v}。{more_zh}",
         f"With the other switches held {ref_en}, the {order_en} interaction {name} is "
-        f"{ci_en}{screen_en}: {en_v}.",
+        f"{ci_en}{screen_en}: {en_v}.{more_en}",
     )
 
 
 def replication(lof: dict, het: dict, n_configs: int, n_seeds: int) -> tuple[str, str]:
     """Pure error and lack of fit estimated on the design's own replicated configs."""
-    fit_zh = (
-        "二元交互模型没有显著的失拟" if lof["p_value"] >= 0.05 else "二元交互模型存在显著的失拟"
-    )
-    fit_en = (
-        "the two-way model shows no significant lack of fit"
-        if lof["p_value"] >= 0.05
-        else "the two-way model shows significant lack of fit"
-    )
+    model_zh = {1: "主效应模型", 2: "二元交互模型", 3: "三元交互模型"}[lof["order"]]
+    model_en = {1: "main-effects", 2: "two-way", 3: "three-way"}[lof["order"]]
+    ok = lof["p_value"] >= 0.05
+    fit_zh = f"{model_zh}{'没有' if ok else '存在'}显著的失拟"
+    fit_en = f"the {model_en} model shows {'no ' if ok else ''}significant lack of fit"
     het_zh = "各组方差差异显著" if het["p_value"] < 0.05 else "各组方差没有显著差异"
     het_en = "differ significantly" if het["p_value"] < 0.05 else "do not differ significantly"
     return (
@@ -435,7 +452,7 @@ def training_ranking(agree: pd.DataFrame) -> tuple[str, str]:
     en_v = (
         "the switch ranking is settled late in training"
         if stable
-        else "the switch ranking still moves during training, so longer training could change it"
+        else "the switch ranking still moves during training: longer training could change it"
     )
     return (
         f"与第 {last} 步的排序相比（Spearman 秩相关）——{zh}。{zh_v}。",
