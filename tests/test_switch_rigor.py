@@ -366,3 +366,17 @@ def test_divergence_verdicts_for_none_and_some_lost():
     df.loc[df["use_rms_norm"], "status"] = np.where(np.arange(64) % 2 == 0, "diverged", "ok")
     zh, en = VD.divergence(divergence_table(df), 128, 0.3)
     assert "32 of 128 runs did not finish" in en and "use_rms_norm" in en and "0.30" in zh
+
+
+def test_plan_runs_first_seed_replicates_without_repeating_seed_zero():
+    from ptlab.sweep import plan_runs
+
+    rows = make_design("anchors")
+    base = plan_runs("s", rows, seeds=1, profile="smoke")
+    reps = plan_runs("s", rows, seeds=2, first_seed=1, profile="smoke")
+    assert sorted({s.seed for s in reps}) == [1, 2] and len(reps) == 8
+    assert not {s.run_id for s in base} & {s.run_id for s in reps}
+    from ptlab.models import ConfigError
+
+    with pytest.raises(ConfigError, match="first seed"):
+        plan_runs("s", rows, first_seed=-1, profile="smoke")

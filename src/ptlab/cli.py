@@ -107,6 +107,13 @@ def cli() -> None:
     "--seeds", type=int, default=1, show_default=True, help="Replicate training seeds per config."
 )
 @click.option(
+    "--first-seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seeds run from here (replicates of earlier runs: --first-seed 1 --seeds 2).",
+)
+@click.option(
     "--profile", default=DEFAULT_PROFILE, show_default=True, help=f"One of: {', '.join(PROFILES)}."
 )
 @click.option(
@@ -152,6 +159,7 @@ def sweep(
     design_seed,
     variants,
     seeds,
+    first_seed,
     profile,
     executor,
     results_dir,
@@ -174,6 +182,7 @@ def sweep(
         check_profile(profile)
         for name, v, lo in (
             ("--seeds", seeds, 1),
+            ("--first-seed", first_seed, 0),
             ("--workers", workers, 1),
             ("--threads", threads, 1),
         ):
@@ -194,6 +203,7 @@ def sweep(
             tensorboard_dir=tensorboard_dir,
             section="residual" if residual else None,
             time_eval=residual,
+            first_seed=first_seed,
         )
         check_writable_dir(results_dir)
         store = ResultsStore(results_dir, study, create=not dry_run)

@@ -443,16 +443,20 @@ def training_ranking(agree: pd.DataFrame) -> tuple[str, str]:
         f"step {int(r.step)}: configs ρ = {r.config_rho:.2f}, main effects ρ = {r.effect_rho:.2f}"
         for r in early.itertuples()
     )
-    stable = bool((early["effect_rho"] >= 0.9).all())
+    prev = early.iloc[-1]
+    stable = bool(prev.effect_rho >= 0.95)
     zh_v = (
-        "开关的排序在训练后期已经稳定"
+        f"最后两次评估（第 {int(prev.step)} 步与第 {last} 步）之间开关的排序几乎不变，"
+        "排序在训练后期已经稳定"
         if stable
-        else "开关的排序在训练中仍在变化，更长的训练可能改变结论"
+        else f"第 {int(prev.step)} 步到第 {last} 步之间开关的排序仍在变化，更长的训练可能改变结论"
     )
     en_v = (
-        "the switch ranking is settled late in training"
+        f"between the last two evaluations (steps {int(prev.step)} and {last}) the switch "
+        "ranking barely changes: it is settled late in training"
         if stable
-        else "the switch ranking still moves during training: longer training could change it"
+        else f"the switch ranking still moves between steps {int(prev.step)} and {last}: "
+        "longer training could change it"
     )
     return (
         f"与第 {last} 步的排序相比（Spearman 秩相关）——{zh}。{zh_v}。",
