@@ -57,7 +57,7 @@ from ptlab.analysis.confirm import welch
 from ptlab.analysis.curves import ranking_over_training
 from ptlab.analysis.divergence import divergence_table, orthogonality_loss
 from ptlab.analysis.effects import lack_of_fit, resolvable_order
-from ptlab.analysis.interactions import alias_structure
+from ptlab.analysis.interactions import alias_structure, defining_relation
 from ptlab.analysis.noise import heteroscedasticity, replicate_subset
 from ptlab.analysis.pipeline import replicate_frame, study_noise
 from ptlab.analysis.verdicts import design_sentence
@@ -97,73 +97,14 @@ glue_value("loss_sd", ok["eval/loss"].std())
 
 # %% [markdown] tags=["lang-zh"]
 # 共 {glue:text}`n_runs` 个运行，其中 {glue:text}`n_ok` 个正常结束，{glue:text}`n_bad` 个发散或失败
-# （不计入以下分析，见下一节）。上表列出验证损失最低的十个开关组合；全部运行的结果可下载：
+# （不计入以下分析，见“未正常结束的运行”一节）。上表列出验证损失最低的十个开关组合；全部运行的结果可下载：
 # {download}`runs.csv <../generated/data/sweep/runs.csv>`。
 
 # %% [markdown] tags=["lang-en"]
 # Of {glue:text}`n_runs` runs, {glue:text}`n_ok` finished normally; the {glue:text}`n_bad` that
-# diverged or failed are left out below (see the next section). The table lists the ten configs with
+# diverged or failed are left out below (see the section on runs that did not finish). The table lists the ten configs with
 # the lowest validation loss; the results of every run can be downloaded as
 # {download}`runs.csv <../generated/data/sweep/runs.csv>`.
-
-# %% tags=["hide-input"]
-div = divergence_table(df)
-save_table(div, "sweep", "divergence")
-zh, en = verdicts.divergence(div, len(df), orthogonality_loss(ok[list(SWITCHES)].astype(int)))
-glue_text("div_zh", zh)
-glue_text("div_en", en)
-div.set_index("switch").round(3)
-
-# %% [markdown] tags=["lang-zh"]
-# ## 未正常结束的运行
-#
-# 后面的分析只使用正常结束的运行。如果某个开关的一种取值更容易发散，去掉这些运行会使该开关的比较产生偏差
-# （笔记对 use_rms_norm 的论断恰恰与训练稳定性有关），因此先逐个开关统计开、关两种取值下未正常结束的运行数，
-# 并用 Fisher 精确检验（Holm 校正）比较两者。{glue:md}`div_zh`
-# 上表可下载：{download}`divergence.csv <../generated/data/sweep/divergence.csv>`
-# （`ptlab analyze` 也会写出同一张表）。
-
-# %% [markdown] tags=["lang-en"]
-# ## Runs that did not finish
-#
-# The analyses below use only the runs that finished normally. If one setting of a switch
-# diverges more often, leaving those runs out biases that switch's comparison (the notes' claim
-# about use_rms_norm is precisely about training stability). So we first count, for each switch,
-# the runs that did not finish with it on and with it off, and compare the two with Fisher's
-# exact test (Holm-adjusted). {glue:md}`div_en` The table can be downloaded as
-# {download}`divergence.csv <../generated/data/sweep/divergence.csv>` (`ptlab analyze` writes
-# the same table).
-
-# %% tags=["hide-input"]
-X_design = pd.DataFrame(rows)[list(SWITCHES)].astype(int)
-aliases = alias_structure(X_design)
-three = aliases[aliases["order"] == 3].copy()
-three["pair"] = three["aliases"].map(lambda a: ", ".join(t for t in a if t.count(":") < 2))
-aliased = three[three["pair"] != ""]
-glue_value("n_aliased", len(aliased))
-glue_value("n_triples", len(three))
-glue_value("n_pairs_aliased", aliased["pair"].str.split(", ").explode().nunique())
-aliased[["term", "pair"]].rename(
-    columns={"term": "三元对比 · three-way contrast", "pair": "与之混杂 · aliased with"}
-).set_index("三元对比 · three-way contrast")
-
-# %% [markdown] tags=["lang-zh"]
-# ## 别名结构
-#
-# 部分析因设计用较少的运行换来了混杂：有些效应的对比列在设计矩阵中完全相同，数据无法区分它们。
-# 上表由设计矩阵直接算出（而非照搬教科书）：{glue:text}`n_triples` 个三元交互对比中有
-# {glue:text}`n_aliased` 个与某个二元交互完全混杂，涉及 {glue:text}`n_pairs_aliased` 个二元交互。
-# 因此，SHAP 一章中的三元交互排序只能作为筛选，我们在该章用专门的验证实验加以检验。
-
-# %% [markdown] tags=["lang-en"]
-# ## Alias structure
-#
-# A fractional design buys its economy with aliasing: some effects have identical contrast
-# columns in the design matrix, and the data cannot tell them apart. The table is computed from
-# the design matrix (not copied from a textbook): {glue:text}`n_aliased` of the
-# {glue:text}`n_triples` three-way contrasts are fully aliased with a two-way interaction,
-# involving {glue:text}`n_pairs_aliased` two-way interactions. The three-way ranking in the SHAP
-# chapter is therefore a screen only; that chapter tests it with a dedicated follow-up.
 
 # %%
 long = ok.melt(id_vars=["eval/loss"], value_vars=list(SWITCHES), var_name="switch",
@@ -218,6 +159,7 @@ glue_value("noise_gap_lo", gap_lo)
 glue_value("noise_gap_hi", gap_hi)
 glue_value("pe_sd", pe.sd)
 glue_value("pe_dof", pe.dof)
+glue_value("spread_ratio", ratio**0.5)  # sd across configs / pure-error sd (landing page)
 zh, en = verdicts.spread_vs_noise(ratio, f_lo, f_hi)
 glue_text("spread_zh", zh)
 glue_text("spread_en", en)
@@ -255,7 +197,12 @@ zh, en = verdicts.replication(lof, het, len(reps), replicate_seeds)
 glue_text("rep_zh", zh)
 glue_text("rep_en", en)
 glue_value("lof_order", resolvable_order(t_all.X))
-pd.DataFrame([{**lof, **{f"BF {k}": v for k, v in het.items()}}]).round(4)
+pd.DataFrame({
+    "检验 · test": ["失拟 F · lack of fit F", "Brown–Forsythe（各重复组 · replicate groups）"],
+    "statistic": [lof["F"], het["statistic"]],
+    "dof": [f"{lof['df_lof']}, {lof['df_pe']}", f"{het['n_groups'] - 1}"],
+    "p": [lof["p_value"], het["p_value"]],
+}).set_index("检验 · test").round(4)
 
 # %% [markdown] tags=["lang-zh"]
 # ## 设计自身的重复
@@ -273,6 +220,84 @@ pd.DataFrame([{**lof, **{f"BF {k}": v for k, v in het.items()}}]).round(4)
 # {glue:text}`n_design` design configs is trained again under new seeds; this estimates pure
 # error on the design itself and allows a lack-of-fit test of the mean model with interactions
 # up to order {glue:text}`lof_order`. {glue:md}`rep_en`
+
+# %% tags=["hide-input"]
+div = divergence_table(df)
+save_table(div, "sweep", "divergence")
+zh, en = verdicts.divergence(div, len(df), orthogonality_loss(ok[list(SWITCHES)].astype(int)))
+glue_text("div_zh", zh)
+glue_text("div_en", en)
+div.set_index("switch").round(3)
+
+# %% [markdown] tags=["lang-zh"]
+# ## 未正常结束的运行
+#
+# 后面的分析只使用正常结束的运行。如果某个开关的一种取值更容易发散，去掉这些运行会使该开关的比较产生偏差
+# （笔记对 use_rms_norm 的论断恰恰与训练稳定性有关），因此先逐个开关统计开、关两种取值下未正常结束的运行数，
+# 并用 Fisher 精确检验（Holm 校正）比较两者。{glue:md}`div_zh`
+# 上表可下载：{download}`divergence.csv <../generated/data/sweep/divergence.csv>`
+# （`ptlab analyze` 也会写出同一张表）。
+
+# %% [markdown] tags=["lang-en"]
+# ## Runs that did not finish
+#
+# The analyses below use only the runs that finished normally. If one setting of a switch
+# diverges more often, leaving those runs out biases that switch's comparison (the notes' claim
+# about use_rms_norm is precisely about training stability). So we first count, for each switch,
+# the runs that did not finish with it on and with it off, and compare the two with Fisher's
+# exact test (Holm-adjusted). {glue:md}`div_en` The table can be downloaded as
+# {download}`divergence.csv <../generated/data/sweep/divergence.csv>` (`ptlab analyze` writes
+# the same table).
+
+# %% tags=["hide-input"]
+X_design = pd.DataFrame(rows)[list(SWITCHES)].astype(int)
+aliases = alias_structure(X_design)
+three = aliases[aliases["order"] == 3].copy()
+three["pair"] = three["aliases"].map(lambda a: ", ".join(t for t in a if t.count(":") < 2))
+aliased = three[three["pair"] != ""]
+save_table(aliased[["term", "pair"]].rename(columns={"term": "triple"}), "sweep", "aliases")
+words = defining_relation(X_design)
+glue_value("n_aliased", len(aliased))
+glue_value("n_triples", len(three))
+glue_value("n_words5", sum(len(w) == 5 for w in words))
+listed = "\n".join(f"- ({len(w)}) {' × '.join(w)}" for w in words)
+glue_text("words_zh", listed or "- 无（没有在所有运行中恒定的开关乘积）")
+glue_text("words_en", listed or "- none (no product of switches is constant over the runs)")
+
+# %% [markdown] tags=["lang-zh"]
+# ## 别名结构
+#
+# 部分析因设计用较少的运行换来了混杂：有些效应的对比列在设计矩阵中完全相同，数据无法区分它们。
+# 下面是由设计矩阵直接算出的定义关系，即乘积在所有运行中恒为 ±1 的开关组合（括号内为字长）：
+#
+# ```{glue:md} words_zh
+# :format: myst
+# ```
+#
+# 每个长度为 5 的字把其中的
+# 10 对开关与其余 3 个开关构成的三元组混杂在一起；本设计有 {glue:text}`n_words5` 个这样的字，因此
+# {glue:text}`n_triples` 个三元交互对比中有 {glue:text}`n_aliased` 个与某个二元交互完全混杂
+# （完整列表：{download}`aliases.csv <../generated/data/sweep/aliases.csv>`）。
+# 因此，SHAP 一章中的三元交互排序只能作为筛选，我们在该章用专门的验证实验加以检验。
+
+# %% [markdown] tags=["lang-en"]
+# ## Alias structure
+#
+# A fractional design buys its economy with aliasing: some effects have identical contrast
+# columns in the design matrix, and the data cannot tell them apart. Below is the design's
+# defining relation, computed from the design matrix: the sets of switches whose product is a
+# constant ±1 over all runs (word length in brackets):
+#
+# ```{glue:md} words_en
+# :format: myst
+# ```
+#
+# Each word of length 5 aliases each of its 10 pairs with the triple
+# of its other three switches; this design has {glue:text}`n_words5` such words, so
+# {glue:text}`n_aliased` of the {glue:text}`n_triples` three-way contrasts are fully aliased
+# with a two-way interaction (the full list:
+# {download}`aliases.csv <../generated/data/sweep/aliases.csv>`). The three-way ranking in the
+# SHAP chapter is therefore a screen only; that chapter tests it with a dedicated follow-up.
 
 # %% tags=["hide-input"]
 agree = ranking_over_training(curves_frame(records))
@@ -313,7 +338,7 @@ ax.set(xlabel="wall time / all-on (Llama)", ylabel="", title="训练成本 · tr
 fig.tight_layout()
 glue("fig_cost", fig, display=False)
 plt.close(fig)
-pd.Series(effect, name="median cost on − off").sort_values().round(3)
+pd.Series(effect, name="median cost on − off").sort_values().round(3).to_frame()
 
 # %% [markdown] tags=["lang-zh"]
 # ## 训练成本

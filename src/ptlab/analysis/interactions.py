@@ -134,6 +134,21 @@ def alias_structure(X: pd.DataFrame, max_order: int = 3) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def defining_relation(X: pd.DataFrame) -> list[tuple[str, ...]]:
+    """The words of the design's defining relation: the sets of switches whose ±1 product is
+    constant over all runs (shortest first). Empty for a full factorial or a random design; the
+    shortest word's length is the resolution, and each word of length 5 aliases each of its 10
+    pairs with the complementary triple."""
+    pm = 2 * X.astype(int).to_numpy() - 1
+    names = list(X.columns)
+    return [
+        tuple(names[i] for i in c)
+        for k in range(1, len(names) + 1)
+        for c in itertools.combinations(range(len(names)), k)
+        if abs(pm[:, list(c)].prod(axis=1).sum()) == len(pm)
+    ]
+
+
 def triple_aliases(X: pd.DataFrame) -> dict[tuple[str, ...], str]:
     """Sorted switch triple → the two-way (or main) terms its contrast is aliased with, joined
     by ", " ("" when it is estimable apart from every lower-order term)."""
