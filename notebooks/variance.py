@@ -9,7 +9,7 @@
 #     language: python
 #     name: python3
 #   ptlab:
-#     seconds: {smoke: 10, quick: 13}  # measured on the 2-core CPU
+#     seconds: {smoke: 23, quick: 30}  # measured on the 2-core CPU
 #     depends: [sweep]
 #     profiles:
 #       smoke: {capacity_seeds: 2}
