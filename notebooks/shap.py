@@ -100,7 +100,7 @@ plt.close(fig)
 cols = list(t.X.columns)
 direction = {s: float(a.shap_values[t.X[s] == 1, cols.index(s)].mean()) for s in cols}
 stab = sur.rank_stability(t, n_boot=n_boot)
-zh, en = verdicts.top_switches(a.univariate, direction, stab)
+zh, en = verdicts.top_switches(a.univariate, direction, stab, a.effects)
 glue_text("top_zh", zh)
 glue_text("top_en", en)
 a.univariate.set_index("rank").round(3)
@@ -182,7 +182,10 @@ ua.set_index("rank").round(4)
 fig = P.pair_heatmap(t, a.interaction_values, number)
 glue("fig_pairs", fig, display=False)
 plt.close(fig)
-zh, en = verdicts.seed_pairs(a.pairs, a.effects)
+alias_tab = inter.alias_structure(t.X)
+aliased_pairs = {tuple(sorted(r.term.split(":"))) for r in alias_tab.itertuples()
+                 if r.order == 2 and any(x.count(":") == 2 for x in r.aliases)}
+zh, en = verdicts.seed_pairs(a.pairs, a.effects, aliased_pairs)
 glue_text("pairs_zh", zh)
 glue_text("pairs_en", en)
 a.pairs.head(10).round(4)
@@ -272,8 +275,7 @@ glue_value("n_rows_used", min(n_rows, t.n))
 glue_value("triple_top_s", a.triples["model_interaction_strength"].iloc[0])
 glue_value("triple_median_s", a.triples["model_interaction_strength"].median())
 glue_value("pair_top_s", a.pairs["interaction_strength"].max())
-n_aliased = int((a.triples["aliased_with"] != "").sum())
-zh, en = verdicts.aliasing(n_aliased, len(a.triples), inter.query_coverage(t.X, n_rows))
+zh, en = verdicts.aliasing(inter.alias_counts(t.X), inter.query_coverage(t.X, n_rows))
 glue_text("alias_zh", zh)
 glue_text("alias_en", en)
 a.triples.head(10).round(4)
@@ -285,7 +287,7 @@ a.triples.head(10).round(4)
 # 用代理模型预测损失，以三阶差分 Σ(−1)^{3−|bits|} f 的绝对值除以 8 后的平均作为三阶交互强度。
 # 最强的三元组是 {glue:text}`triple_top`，强度为 {glue:text}`triple_top_s:.4f`；
 # 120 个三元组强度的中位数为 {glue:text}`triple_median_s:.4f`，而最强的开关对的交互强度为
-# {glue:text}`pair_top_s:.4f`。表中 aliased_with 一列给出与该三元对比完全混杂的二元交互。
+# {glue:text}`pair_top_s:.4f`。表中 aliased_with 一列列出在本设计中与该三元交互互为别名的低阶项与三元项（为空表示没有）。
 #
 # {glue:md}`alias_zh`
 #
@@ -304,8 +306,8 @@ a.triples.head(10).round(4)
 # strength is the mean over these runs of |Σ(−1)^{3−|bits|} f| / 8, the third-order difference.
 # The strongest triple is {glue:text}`triple_top` at {glue:text}`triple_top_s:.4f`; the median
 # over the 120 triples is {glue:text}`triple_median_s:.4f`, against {glue:text}`pair_top_s:.4f`
-# for the interaction strength of the strongest pair. The column aliased_with names the two-way
-# interaction that each three-way contrast is fully aliased with in the design.
+# for the interaction strength of the strongest pair. The column aliased_with lists the main effects,
+# pairs and triples that each three-way contrast is aliased with in the design (empty: none).
 #
 # {glue:md}`alias_en`
 #
@@ -354,12 +356,18 @@ for sw in experiments.values():
     cells += [c for c in C.factorial_design(sw, confirm_reference) if c not in cells]
 cdf, _ = run_study(f"{study}-confirm", cells, seeds=confirm_seeds, profile=profile,
                    results_dir=results_dir)
-checked = {name: C.compare_screening(C.confirm(cdf, sw, confirm_reference), a.effects)
+cpe = C.pooled_error(cdf)  # one pure-error term over all confirmation cells
+checked = {name: C.compare_screening(C.confirm(cdf, sw, confirm_reference, cpe), a.effects)
            for name, sw in experiments.items()}
+glue_value("cpe_sd", cpe.sd)
+glue_value("cpe_dof", cpe.dof)
 fig = P.confirmation_forest(checked)
 glue("fig_confirm", fig, display=False)
 plt.close(fig)
-lines = [verdicts.confirmation(checked[n], sw, confirm_reference) for n, sw in experiments.items()]
+aliases3 = inter.triple_aliases(t.X)
+lines = [verdicts.confirmation(checked[n], sw, confirm_reference,
+                               aliases3.get(tuple(sorted(sw)), ""))
+         for n, sw in experiments.items()]
 glue_text("confirm_zh", "".join(z for z, _ in lines))
 glue_text("confirm_en", " ".join(e for _, e in lines))
 glue_value("n_confirm_runs", len(cdf))
@@ -367,7 +375,7 @@ glue_value("n_confirm_cells", len(cells))
 glue_value("confirm_seeds", confirm_seeds)
 pd.concat(checked, names=["experiment"]).reset_index(level=0).set_index(
     ["experiment", "term"])[["effect", "effect_low", "effect_high", "screen_effect",
-                             "confirmed"]].round(4)
+                             "outcome"]].round(4)
 
 # %% [markdown] tags=["lang-zh"]
 # ## 验证实验
@@ -375,14 +383,17 @@ pd.concat(checked, names=["experiment"]).reset_index(level=0).set_index(
 # 筛选设计无法确认三元交互作用，因此我们对筛选出的最强三元组、笔记中的 1/2/3 号开关三元组，以及笔记中的
 # 2×6 号开关对（use_std_residual × use_gated_ffn）各做一个完全析因的验证实验：其余开关固定在同一参照组合，
 # 每个取值组合训练 {glue:text}`confirm_seeds` 个种子（共 {glue:text}`n_confirm_cells` 个组合、
-# {glue:text}`n_confirm_runs` 个运行，各实验共用相同的组合），由重复种子给出纯误差，精确估计全部效应。
-# 这些效应以参照组合为条件，回答的是“在这一参照下，这些开关是否存在交互作用”。
+# {glue:text}`n_confirm_runs` 个运行，各实验中重合的组合只训练一次、共同使用）。全部组合的重复种子合并给出纯误差
+# （标准差 {glue:text}`cpe_sd:.4f`，{glue:text}`cpe_dof` 个自由度），据此精确估计全部效应。
+# 这些效应以参照组合为条件，回答的是“在这一参照下，这些开关是否存在交互作用”；筛选设计的估计则是对整个设计的平均，
+# 两者的估计对象并不相同。每一项的结论分三类：确认（区间不含 0 且与筛选设计同号）、不一致（区间不含筛选设计的估计）、
+# 无法判断。
 #
 # ```{glue:figure} fig_confirm
 # :name: fig-shap-confirm-zh
 #
-# 各验证实验中的全部效应（开 − 关）及其 95% 置信区间；红色为确认（区间不含 0 且与筛选设计同号），
-# 空心灰点为筛选设计对同一项的估计（筛选模型含该项时）。
+# 各验证实验中的全部效应（开 − 关）及其 95% 置信区间；红色为确认（区间不含 0 且与筛选设计同号；
+# 三元项在筛选模型中没有估计，仅要求区间不含 0），空心灰点为筛选设计对同一项的估计（筛选模型含该项时）。
 # ```
 #
 # {glue:md}`confirm_zh`
@@ -395,16 +406,21 @@ pd.concat(checked, names=["experiment"]).reset_index(level=0).set_index(
 # use_gated_ffn) each get a full factorial follow-up: the other switches are held at one
 # reference config, and every cell is trained with {glue:text}`confirm_seeds` seeds
 # ({glue:text}`n_confirm_cells` cells, {glue:text}`n_confirm_runs` runs; the experiments share
-# cells where they coincide). The replicate seeds give a pure-error term, and every effect is
+# cells where they coincide). The replicate seeds of all cells give one pooled pure-error term
+# (sd {glue:text}`cpe_sd:.4f` on {glue:text}`cpe_dof` degrees of freedom), and every effect is
 # estimated exactly. These effects are conditional on the reference: they answer "at this
-# reference, do these switches interact?".
+# reference, do these switches interact?", whereas the screening estimate is an average over
+# the design, so the two estimate different things. Each term gets one of three outcomes:
+# confirmed (the interval excludes 0 with the screening sign), at odds (the interval excludes
+# the screening estimate), or inconclusive.
 #
 # ```{glue:figure} fig_confirm
 # :name: fig-shap-confirm-en
 #
 # Every effect (on − off) of each confirmation experiment with its 95% CI; red: confirmed (the
-# interval excludes 0 with the screening sign). Hollow grey: the screening design's estimate of
-# the same term, where its model has one.
+# interval excludes 0 with the screening sign; the screening model has no three-way terms, so
+# for those only 0 must be excluded). Hollow grey: the screening design's estimate of the same
+# term, where its model has one.
 # ```
 #
 # {glue:md}`confirm_en`

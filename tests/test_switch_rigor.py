@@ -168,11 +168,14 @@ def test_capacity_table_separates_the_matched_arm():
                     "eval/loss": mu + rng.normal(0, 0.005),
                 }
             )
-    cap = C.capacity_table(pd.DataFrame(rows), "untie_attn_weights").set_index("arm")
-    assert cap.loc["off", "effect"] == pytest.approx(-0.1, abs=0.01)
-    assert cap.loc["off, matched", "effect"] == pytest.approx(-0.05, abs=0.01)
-    zh, en = VD.capacity(cap.reset_index(), "untie_attn_weights")
+    cap = C.capacity_table(pd.DataFrame(rows), "untie_attn_weights")
+    arms = cap.set_index("arm")
+    assert arms.loc["off", "effect"] == pytest.approx(-0.1, abs=0.01)
+    assert arms.loc["off, matched", "effect"] == pytest.approx(-0.05, abs=0.01)
+    zh, en = VD.capacity(cap, "untie_attn_weights")
     assert "remains significant" in en and "仍然显著" in zh and "adds 20 parameters" in en
+    assert cap.attrs["capacity"] == pytest.approx(-0.05, abs=0.01)
+    assert cap.attrs["capacity_high"] < 0  # the wider FFN itself helps here
 
 
 # --- pure error on the design ---------------------------------------------------------------
@@ -222,25 +225,34 @@ def test_heteroscedasticity_finds_unequal_seed_variances():
 # --- the spread claim and equivalence -------------------------------------------------------
 
 
-def _spread_table(ratio, seed=0):
+def _spread_table(growth, seed=0):
+    """use_rms_norm × every other switch interacting with the sign of that switch's effect, so
+    each effect is larger by ``growth`` (on − off) with use_rms_norm on."""
     rng = np.random.default_rng(seed)
     X = pd.DataFrame(fractional_design(3)).astype(int)
-    on = X["use_rms_norm"].to_numpy() == 1
-    y = (
-        2
-        + 0.03 * (2 * X["untie_attn_weights"] - 1)
-        + rng.normal(0, 0.01, 128) * np.where(on, ratio, 1)
-    )
-    return SwitchTable(X, y.rename("eval/loss"), "eval/loss", "planted", 0)
+    pm = 2 * X - 1
+    others = [s for s in SWITCHES if s != "use_rms_norm"]
+    y = 2 + rng.normal(0, 0.01, 128)
+    for i, s in enumerate(others):
+        beta = 0.02 * (1 if i % 2 else -1)
+        y = y + beta * pm[s] + np.sign(beta) * growth / 4 * pm[s] * pm["use_rms_norm"]
+    return SwitchTable(X, pd.Series(y).rename("eval/loss"), "eval/loss", "planted", 0)
 
 
-def test_conditional_spread_measures_the_other_switches_noise():
-    wide = V.conditional_spread(_spread_table(3.0)).attrs
-    assert wide["ratio_low"] > 1.5 and wide["ratio_low"] < 3 < wide["ratio_high"]
-    flat = V.conditional_spread(_spread_table(1.0)).attrs
-    assert flat["ratio_low"] < 1 < flat["ratio_high"]
-    zh, en = VD.spread_claim(V.conditional_spread(_spread_table(3.0)))
-    assert "this run supports" in en and "支持" in zh
+def test_conditional_spread_measures_the_growth_of_the_other_effects():
+    grown = V.conditional_spread(_spread_table(0.02))
+    a = grown.attrs
+    assert a["growth_low"] < 0.02 < a["growth_high"] and a["growth_low"] > 0
+    assert a["mean_abs_on"] > a["mean_abs_off"]
+    assert (grown["growth"] > 0).all() and len(grown) == 9
+    flat = V.conditional_spread(_spread_table(0.0)).attrs
+    assert flat["growth_low"] < 0 < flat["growth_high"]
+    # interactions with use_rms_norm leave each half's residual sd alone
+    assert flat["resid_low"] < 1 < flat["resid_high"]
+    assert grown.attrs["resid_low"] < 1 < grown.attrs["resid_high"]
+    zh, en = VD.spread_claim(grown)
+    assert "So this run supports" in en and "本次运行支持" in zh
+    assert "does not support" in VD.spread_claim(V.conditional_spread(_spread_table(0.0)))[1]
 
 
 @pytest.mark.parametrize(
@@ -258,7 +270,7 @@ def test_tost_equivalence_within_the_margin(estimate, se, equivalent):
     assert r["equivalent"] is equivalent
     assert r["low90"] < estimate < r["high90"]
     zh, en = VD.mean_equivalence(estimate, r, 0.02)
-    assert ("is unchanged" in en) is equivalent and ("可视为不变" in zh) is equivalent
+    assert ("is unchanged" in en) is equivalent and ("可以认为平均损失不变" in zh) is equivalent
 
 
 # --- training length ------------------------------------------------------------------------
@@ -285,35 +297,46 @@ def test_ranking_over_training_is_one_when_the_order_never_changes():
 # --- verdicts that carry uncertainty --------------------------------------------------------
 
 
-def _stab(first, keep):
+def _stab(first):
     order = [first, *[s for s in SWITCHES if s != first]]
     return pd.DataFrame(
         {
             "switch": order,
             "rank": range(1, 11),
-            "keep_rank": [keep] * 10,
+            "keep_rank": 0.9,
             "rank_lo": range(1, 11),
             "rank_hi": range(1, 11),
         }
     )
 
 
+def _mains(first, gap, se=0.003):
+    """Exact main effects: ``first`` leads the runner-up by ``gap`` (β units)."""
+    rest = [s for s in SWITCHES if s != first]
+    est = {first: 0.05 + gap, **{s: 0.05 - 0.004 * i for i, s in enumerate(rest)}}
+    t = 1.959963984540054
+    e = pd.DataFrame({"term": list(est), "order": 1, "estimate": list(est.values())})
+    e["ci_low"], e["ci_high"] = e["estimate"] - t * se, e["estimate"] + t * se
+    return e
+
+
 @pytest.mark.parametrize(
-    "first, keep, want",
+    "first, gap, want",
     [
-        ("untie_attn_weights", 0.97, "supports the claim"),
-        ("untie_attn_weights", 0.6, "suggests but does not establish"),
-        ("use_rms_norm", 0.99, "does not support"),
+        ("untie_attn_weights", 0.02, "supports the claim"),
+        ("untie_attn_weights", 0.003, "suggests but does not establish"),
+        ("use_rms_norm", 0.02, "does not support"),
     ],
 )
-def test_top_switches_uses_the_bootstrap(first, keep, want):
-    stab = _stab(first, keep)
+def test_top_switches_tests_the_gap_to_the_runner_up(first, gap, want):
+    stab = _stab(first)
     direction = dict.fromkeys(SWITCHES, -1.0)
-    zh, en = VD.top_switches(stab, direction, stab)
-    assert want in en and "bootstrap rank 1–1" in en and "自助法排名" in zh
+    zh, en = VD.top_switches(stab, direction, stab, _mains(first, gap))
+    assert want in en and "90% bootstrap rank interval 1–1" in en and "自助法 90% 区间" in zh
 
 
-def _effects(pairs):
+def _effects(pairs, se=0.002):
+    t = 1.959963984540054
     rows = []
     for a, b in itertools.combinations(SWITCHES, 2):
         est = pairs.get(tuple(sorted((a, b))), 0.0)
@@ -322,8 +345,8 @@ def _effects(pairs):
                 "term": f"{a}:{b}",
                 "order": 2,
                 "estimate": est,
-                "ci_low": est - 0.004,
-                "ci_high": est + 0.004,
+                "ci_low": est - t * se,
+                "ci_high": est + t * se,
                 "p_adjusted": 0.001 if abs(est) > 0.005 else 0.9,
             }
         )
@@ -331,9 +354,9 @@ def _effects(pairs):
 
 
 @pytest.mark.parametrize(
-    "e1, e2, supports", [(0.02, 0.019, True), (0.02, 0.006, False), (0.02, 0.0, False)]
+    "e1, e2, supports", [(0.02, 0.017, True), (0.02, 0.01, False), (0.02, 0.0, False)]
 )
-def test_seed_pairs_compares_intervals_not_ranks(e1, e2, supports):
+def test_seed_pairs_tests_the_gap_to_the_strongest(e1, e2, supports):
     p1, p2 = (tuple(sorted(p)) for p in VD.SEED_PAIRS)
     eff = _effects({p1: e1, p2: e2})
     pairs = pd.DataFrame(
@@ -351,21 +374,24 @@ def test_seed_pairs_compares_intervals_not_ranks(e1, e2, supports):
             ),
         ]
     )
-    zh, en = VD.seed_pairs(pairs, eff)
+    zh, en = VD.seed_pairs(pairs, eff, aliased={p1})
     assert ("this run supports" in en) is supports and "rank 1 and 2 of 45" in en
+    assert "aliased with a triple" in en and "互为别名" in zh
 
 
-@pytest.mark.parametrize("low, want", [(1.5, "significantly larger"), (0.8, "not significantly")])
-def test_spread_vs_noise_reads_the_interval(low, want):
-    assert want in VD.spread_vs_noise(3.0, low, 6.0)[1]
+@pytest.mark.parametrize("p, want", [(1e-9, "significantly larger"), (0.3, "not significantly")])
+def test_spread_vs_noise_reads_the_f_test(p, want):
+    zh, en = VD.spread_vs_noise(3.0, p)
+    assert want in en and "2.0 times the seed variance" in en and "2.0 倍" in zh
 
 
 def test_divergence_verdicts_for_none_and_some_lost():
     df = _frame(fractional_design(3))
-    assert "none diverged" in VD.divergence(divergence_table(df), 128, 0.0)[1]
+    assert "none diverged" in VD.divergence(divergence_table(df), 128, 0.0, 0.0)[1]
     df.loc[df["use_rms_norm"], "status"] = np.where(np.arange(64) % 2 == 0, "diverged", "ok")
-    zh, en = VD.divergence(divergence_table(df), 128, 0.3)
+    zh, en = VD.divergence(divergence_table(df), 128, 0.3, 0.0)
     assert "32 of 128 runs did not finish" in en and "use_rms_norm" in en and "0.30" in zh
+    assert "0.00 over all planned runs" in en
 
 
 def test_plan_runs_first_seed_replicates_without_repeating_seed_zero():

@@ -71,21 +71,41 @@ def cell_table(df: pd.DataFrame, switches: list[str], reference: str = "all-on")
     return SwitchTable(X, y, "eval/loss", "confirmation " + " × ".join(switches), 0)
 
 
-def confirm(df: pd.DataFrame, switches: list[str], reference: str = "all-on") -> pd.DataFrame:
-    """Exact effects (on − off, with 95% CIs and p from the cells' pure error) of every term
-    of the replicated 2^k factorial: term, order, effect, effect_low, effect_high, p_value."""
+def confirm(
+    df: pd.DataFrame, switches: list[str], reference: str = "all-on", noise=None
+) -> pd.DataFrame:
+    """Exact effects (on − off, with 95% CIs and p) of every term of the replicated 2^k
+    factorial: term, order, effect, effect_low, effect_high, p_value. The error term is
+    ``noise`` (e.g. ``pooled_error`` over all confirmation cells) or else this factorial's own
+    replicates."""
     t = cell_table(df, switches, reference)
-    e = exact_effects(t, order=len(switches))
+    e = exact_effects(t, order=len(switches), noise=noise)
     out = e.assign(effect_low=2 * e["ci_low"], effect_high=2 * e["ci_high"])
     out.attrs.update(e.attrs, n_runs=t.n, reference=reference)
     return out[["term", "order", "effect", "effect_low", "effect_high", "p_value"]]
 
 
+def pooled_error(df: pd.DataFrame):
+    """Pure error pooled over every replicated switch config of ``df`` (ok runs): one error term
+    for all the confirmation factorials, on more degrees of freedom than any one of them."""
+    from ptlab.analysis.effects import pure_error
+    from ptlab.analysis.table import prepare
+
+    t = prepare(df[df["status"] == "ok"], source="confirmation runs", min_rows=2)
+    return pure_error(t.X, t.y)
+
+
+OUTCOMES = ("confirmed", "differs", "inconclusive")
+
+
 def compare_screening(confirmed: pd.DataFrame, screening: pd.DataFrame) -> pd.DataFrame:
     """Each confirmation term beside the same term in the screening sweep's exact effects
     (where the screening model has it): screen_effect, screen_low, screen_high, and
-    ``confirmed``: the confirmation CI excludes 0 with the screening sign (or, for a term the
-    screening could not estimate, simply excludes 0)."""
+    ``outcome`` (``OUTCOMES``): *confirmed* when the confirmation CI excludes 0 with the
+    screening sign (for a term the screening could not estimate, simply excludes 0); *differs*
+    when it excludes the screening estimate otherwise; else *inconclusive*. ``confirmed`` is
+    outcome == "confirmed". The two estimands differ: the confirmation's is conditional on its
+    reference, the screening's an average over the design."""
     s = screening.set_index("term")
     rows = []
     for r in confirmed.itertuples():
@@ -98,6 +118,12 @@ def compare_screening(confirmed: pd.DataFrame, screening: pd.DataFrame) -> pd.Da
         )
         excludes = r.effect_low > 0 or r.effect_high < 0
         same_sign = not have or np.sign(se[0]) == np.sign(r.effect)
+        if excludes and same_sign:
+            outcome = "confirmed"
+        elif have and not (r.effect_low <= se[0] <= r.effect_high):
+            outcome = "differs"
+        else:
+            outcome = "inconclusive"
         rows.append(
             {
                 "term": r.term,
@@ -108,7 +134,8 @@ def compare_screening(confirmed: pd.DataFrame, screening: pd.DataFrame) -> pd.Da
                 "screen_effect": se[0],
                 "screen_low": se[1],
                 "screen_high": se[2],
-                "confirmed": bool(excludes and same_sign),
+                "outcome": outcome,
+                "confirmed": outcome == "confirmed",
             }
         )
     return pd.DataFrame(rows)
@@ -152,7 +179,9 @@ def matching_ffn(model_cfg, switch: str) -> int:
 
 def capacity_table(df: pd.DataFrame, switch: str) -> pd.DataFrame:
     """arm, n_params, n, mean, sd, and the effect of the switch against each off arm (mean
-    difference with a Welch 95% CI): how much of the effect survives matching the parameters."""
+    difference with a Welch 95% CI): how much of the effect survives matching the parameters.
+    ``attrs``: capacity, capacity_low, capacity_high, the effect of the extra parameters alone
+    (matched off arm − plain off arm, Welch 95% CI)."""
     ok = df[df["status"].eq("ok")]
     arms = {
         "on": ok[ok[switch].astype(bool)],
@@ -173,7 +202,12 @@ def capacity_table(df: pd.DataFrame, switch: str) -> pd.DataFrame:
         if name != "on" and len(v) > 1 and len(on) > 1:
             row.update(zip(("effect", "effect_low", "effect_high"), welch(on, v), strict=True))
         rows.append(row)
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    plain, matched = (arms[k]["eval/loss"].to_numpy(float) for k in ("off", "off, matched"))
+    if len(plain) > 1 and len(matched) > 1:  # the capacity effect itself: matched − plain off
+        d, lo, hi = welch(matched, plain)
+        out.attrs.update(capacity=d, capacity_low=lo, capacity_high=hi)
+    return out
 
 
 def welch(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:

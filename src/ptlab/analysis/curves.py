@@ -15,7 +15,8 @@ from ptlab.models import SWITCHES
 
 
 def ranking_over_training(curves: pd.DataFrame, metric: str = "eval_loss") -> pd.DataFrame:
-    """step, config_rho (with a Fisher-z 95% interval: config_low, config_high), effect_rho.
+    """step, config_rho (with a Fisher-z 95% interval, Fieller–Hartley–Pearson variance:
+    config_low, config_high), effect_rho.
 
     ``curves`` is ``sweep.curves_frame`` (one row per run and evaluation step). config_rho is
     Spearman's ρ between the runs' ``metric`` at each step and at the last step; effect_rho is
@@ -33,7 +34,8 @@ def ranking_over_training(curves: pd.DataFrame, metric: str = "eval_loss") -> pd
 
     final = effects(wide[last])
     rows = []
-    z_half = stats.norm.ppf(0.975) / np.sqrt(max(len(wide) - 3, 1))
+    # Fieller, Hartley & Pearson (1957): var(atanh ρ_Spearman) ≈ 1.06 / (n − 3)
+    z_half = stats.norm.ppf(0.975) * np.sqrt(1.06 / max(len(wide) - 3, 1))
     for step in wide.columns:
         rho = float(stats.spearmanr(wide[step], wide[last])[0])
         z = np.arctanh(np.clip(rho, -0.999999, 0.999999))

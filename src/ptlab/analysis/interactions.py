@@ -150,14 +150,34 @@ def defining_relation(X: pd.DataFrame) -> list[tuple[str, ...]]:
 
 
 def triple_aliases(X: pd.DataFrame) -> dict[tuple[str, ...], str]:
-    """Sorted switch triple → the two-way (or main) terms its contrast is aliased with, joined
-    by ", " ("" when it is estimable apart from every lower-order term)."""
+    """Sorted switch triple → every other main effect, pair or triple its contrast is aliased
+    with, lower orders first, joined by ", " ("" when it is estimable apart from all of them)."""
     a = alias_structure(X, 3)
     out = {}
     for r in a[a["order"] == 3].itertuples():
-        lower = [t for t in r.aliases if t.count(":") < 2]
-        out[tuple(sorted(r.term.split(":")))] = ", ".join(lower)
+        terms = sorted(r.aliases, key=lambda t: t.count(":"))
+        out[tuple(sorted(r.term.split(":")))] = ", ".join(terms)
     return out
+
+
+def alias_counts(X: pd.DataFrame) -> dict[str, int]:
+    """How many three-way contrasts are aliased with a pair (or main effect), with another triple,
+    with anything; and how many pairs are aliased with a triple (``triples`` is the total)."""
+    a = alias_structure(X, 3)
+    three, two = a[a["order"] == 3], a[a["order"] == 2]
+
+    def has(al, order):
+        return any(t.count(":") + 1 == order for t in al)
+
+    low = three["aliases"].map(lambda al: any(t.count(":") < 2 for t in al))
+    same = three["aliases"].map(lambda al: has(al, 3))
+    return {
+        "triples": len(three),
+        "with_pair": int(low.sum()),
+        "with_triple": int(same.sum()),
+        "with_any": int((low | same).sum()),
+        "pairs_with_triple": int(two["aliases"].map(lambda al: has(al, 3)).sum()),
+    }
 
 
 def query_coverage(X: pd.DataFrame, n_rows: int = 200, seed: int = 0) -> float:
@@ -179,8 +199,9 @@ def triple_scan(
     t: SwitchTable, strengths: pd.DataFrame, iv: np.ndarray, lower_is_better: bool = True
 ) -> pd.DataFrame:
     """Per triple: model strength, best 2×2×2 cell (mean, count, values), the mean pairwise
-    SHAP interaction strength of its three pairs, and ``aliased_with``: the lower-order terms the
-    design cannot separate its three-way contrast from ("" if none); sorted by model strength."""
+    SHAP interaction strength of its three pairs, and ``aliased_with``: the main effects, pairs
+    and triples the design cannot separate its three-way contrast from ("" if none); sorted by
+    model strength."""
     pair = pair_strengths(iv)
     cols = list(t.X.columns)
     aliased = triple_aliases(t.X)

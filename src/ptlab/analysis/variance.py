@@ -115,47 +115,73 @@ def location_scale(t: SwitchTable, order: int | None = None, iterations: int = 1
     return out
 
 
-def conditional_spread(t: SwitchTable, switch: str = "use_rms_norm") -> pd.DataFrame:
-    """The note's claim as stated: are the *other* switches' effects noisier when ``switch`` is on?
+def conditional_spread(t: SwitchTable, switch: str = "use_rms_norm", noise=None) -> pd.DataFrame:
+    """Note 2's claim as stated: with ``switch`` on, do the *other* switches' effects on the loss
+    grow ("其他开关开闭情况对 loss 造成的影响急剧增大")?
 
-    Within each half of the runs (``switch`` on, ``switch`` off) fit the additive model of the
-    other nine switches; its residual sd is how far the loss strays from what those switches'
-    effects predict. Returns one row per half (half, n, resid_sd, mean_abs_effect) and, in
-    ``attrs``, ``sd_ratio`` (on / off) with its F-based 95% interval and two-sided p. Unlike the
-    order-2 Brown–Forsythe test, the ``switch`` × other interactions are not removed first: they
-    are exactly what makes the other effects differ between the halves.
+    Within each half of the runs (``switch`` on / off) the additive model of the other switches
+    gives each one's effect (on − off, = 2β) in that half. Returns one row per other switch:
+    switch, effect_on, effect_off, growth = sign(overall effect) · (effect_on − effect_off),
+    positive when the effect is larger in its own direction with ``switch`` on, with its 95% t
+    interval (growth_low, growth_high). ``attrs``:
+
+    * ``growth`` (mean over the other switches), ``growth_low``/``growth_high`` (95% t interval)
+      and ``p_value``: a linear contrast of the ``switch`` × other interactions, so its standard
+      error follows from the seed noise: var = 4σ²(1/n_on + 1/n_off)/k for k switches and
+      orthogonal ±1 columns in each half. σ is ``noise`` (pure error) if given, else the pooled
+      residual sd of the two half models;
+    * ``mean_abs_on``/``mean_abs_off``: mean |effect| in each half; ``sd_on``/``sd_off``: the raw
+      loss sd in each half (the note's "方差增加");
+    * ``resid_ratio`` (on / off) with an F interval: the residual sd of each half's additive
+      model, i.e. the other switches' interactions among themselves plus noise (non-additivity
+      within a half, not the claim itself).
     """
     others = [s for s in t.X.columns if s != switch]
-    half_n = min(int((t.X[switch] == 1).sum()), int((t.X[switch] == 0).sum()))
+    on = t.X[switch].to_numpy() == 1
+    half_n = min(int(on.sum()), int((~on).sum()))
     if half_n < len(others) + 3:
         raise AnalysisInputError(
             f"the spread test needs ≥ {len(others) + 3} runs with {switch} on and off each "
             f"(an additive model of {len(others)} switches per half); the table has {half_n}"
         )
-    rows, var = [], {}
-    for half, val in (("on", 1), ("off", 0)):
-        m = t.X[switch].to_numpy() == val
+    fits = {}
+    for half, m in (("on", on), ("off", ~on)):
         D = design_matrix(t.X.loc[m, others].reset_index(drop=True), 1)
-        fit = sm.OLS(t.y[m].to_numpy(), D).fit()
-        var[half] = (float(fit.scale), int(fit.df_resid))
-        rows.append(
-            {
-                "half": half,
-                "n": int(m.sum()),
-                "resid_sd": float(np.sqrt(fit.scale)),
-                "mean_abs_effect": float(np.abs(2 * fit.params[others]).mean()),
-            }
-        )
-    out = pd.DataFrame(rows)
-    (v1, d1), (v0, d0) = var["on"], var["off"]
+        fits[half] = sm.OLS(t.y[m].to_numpy(), D).fit()
+    e_on = 2 * fits["on"].params[others].to_numpy()
+    e_off = 2 * fits["off"].params[others].to_numpy()
+    sign = np.sign(e_on + e_off)
+    out = pd.DataFrame(
+        {"switch": others, "effect_on": e_on, "effect_off": e_off, "growth": sign * (e_on - e_off)}
+    )
+    if noise is not None:
+        sigma, dof = noise.sd, noise.dof
+    else:
+        ssr = fits["on"].ssr + fits["off"].ssr
+        dof = int(fits["on"].df_resid + fits["off"].df_resid)
+        sigma = float(np.sqrt(ssr / dof))
+    n1, n0 = int(on.sum()), int((~on).sum())
+    se = sigma * np.sqrt(4 * (1 / n1 + 1 / n0) / len(others))
+    g = float(out["growth"].mean())
+    tq = float(stats.t.ppf(0.975, dof))
+    half = tq * se
+    se_one = se * np.sqrt(len(others))  # one switch's growth
+    out["growth_low"] = out["growth"] - tq * se_one
+    out["growth_high"] = out["growth"] + tq * se_one
+    (v1, d1), (v0, d0) = ((f.scale, f.df_resid) for f in (fits["on"], fits["off"]))
     F = v1 / v0
-    lo, hi = F / stats.f.ppf(0.975, d1, d0), F / stats.f.ppf(0.025, d1, d0)
-    p = 2 * min(stats.f.sf(F, d1, d0), stats.f.cdf(F, d1, d0))
     out.attrs.update(
-        sd_ratio=float(np.sqrt(F)),
-        ratio_low=float(np.sqrt(lo)),
-        ratio_high=float(np.sqrt(hi)),
-        p_value=float(p),
+        growth=g,
+        growth_low=g - half,
+        growth_high=g + half,
+        p_value=float(2 * stats.t.sf(abs(g) / se, dof)),
+        mean_abs_on=float(np.abs(e_on).mean()),
+        mean_abs_off=float(np.abs(e_off).mean()),
+        sd_on=float(t.y[on].std(ddof=1)),
+        sd_off=float(t.y[~on].std(ddof=1)),
+        resid_ratio=float(np.sqrt(F)),
+        resid_low=float(np.sqrt(F / stats.f.ppf(0.975, d1, d0))),
+        resid_high=float(np.sqrt(F / stats.f.ppf(0.025, d1, d0))),
     )
     return out
 
