@@ -22,10 +22,11 @@
 # 撇开 SHAP 代理模型的近似，各开关及其交互作用的精确效应有多大、不确定性有多大？
 #
 # 笔记二（见[研究笔记](notes.md)）认为：use_rms_norm 并不普遍升高或降低损失，而是拉宽了损失分布，
-# 因此它打开时其他开关的作用变得嘈杂。本章先复现笔记中的条件分布比较（箱线图、小提琴图、
-# 直方图 + KDE、ECDF 与统计量柱状图），再用两种方法直接检验“方差”这一论断：
+# 因此它打开时其他开关开闭对损失的影响急剧增大。本章先复现笔记中的条件分布比较（箱线图、小提琴图、
+# 直方图 + KDE、ECDF 与统计量柱状图），再用两种方法检验“方差”这一论断：
 # 对均值模型的残差做 Brown–Forsythe 检验（{ref}`Brown & Forsythe, 1974 <ref-brown-forsythe-1974-zh>`；
-# 多重比较用 Holm 校正），以及同时拟合均值与对数方差的位置–尺度模型。
+# 多重比较用 Holm 校正），以及同时拟合均值与对数方差的位置–尺度模型；随后按笔记的原意检验其他开关的效应是否增大，
+# 并用等价性检验判断平均损失是否不变。
 # 最后，由于开关都是二值的，我们对 ±1 编码的开关做普通最小二乘，得到精确的析因效应，
 # 误差项取自重复种子，并与 SHAP 的排序对照。开关编号沿用上一章的一元排序。
 
@@ -37,10 +38,12 @@
 # effects of the switches and their interactions, and how uncertain are they?
 #
 # Note 2 (see [the research notes](notes.md)) argues that use_rms_norm does not raise or lower
-# the loss across the board but widens the loss distribution, so that the effects of the other
-# switches turn noisy when use_rms_norm is on. This chapter first reproduces the conditional
+# the loss across the board but widens the loss distribution, so that with use_rms_norm on the
+# other switches change the loss far more. This chapter first reproduces the conditional
 # comparisons of Note 2 (box plots, violin plots, histograms + KDE, ECDFs and bar charts of
-# summary statistics). It then tests the variance claim directly in two ways: a Brown–Forsythe
+# summary statistics). It then tests the variance claim in two ways, then the claim as stated
+# (do the other switches' effects grow?), and "the mean is unchanged" with an equivalence
+# test. The two variance tests are a Brown–Forsythe
 # test on the residuals of the mean model
 # ({ref}`Brown & Forsythe, 1974 <ref-brown-forsythe-1974-en>`; Holm-corrected), and a
 # location–scale model that fits the mean and the log-variance together. Finally, because the
