@@ -313,6 +313,44 @@ spread.set_index("switch").round(4) if len(spread) else spread
 # test. We take ±{glue:text}`margin` nats/byte as the margin (about one run's seed sd) and run
 # two one-sided t tests (TOST). {glue:md}`tost_en`
 
+# %%
+rms = vt.set_index("switch").loc["use_rms_norm"]
+rms_eff = eff.set_index("term").loc["use_rms_norm"]
+zh, en = verdicts.variance_claim(rms, float(rms_eff.effect), bool(rms_eff.p_adjusted < 0.05))
+glue_text("rms_zh", zh)
+glue_text("rms_en", en)
+sv_rms = pd.Series(sv[:, list(t.X.columns).index("use_rms_norm")])
+on = t.X["use_rms_norm"] == 1
+glue_value("rms_shap_on", float(sv_rms[on].mean()))
+glue_value("rms_shap_off", float(sv_rms[~on].mean()))
+glue_value("rms_sd_on", float(t.y[on].std()))
+glue_value("rms_sd_off", float(t.y[~on].std()))
+pair = eff.set_index("term").loc["untie_attn_weights:use_rms_norm"] if order >= 2 else None
+i1 = list(t.X.columns).index("untie_attn_weights")
+glue_value("u_sd_rms_on", float(pd.Series(sv[on.to_numpy(), i1]).std()))
+glue_value("u_sd_rms_off", float(pd.Series(sv[~on.to_numpy(), i1]).std()))
+if pair is not None:
+    glue_text("pair13_zh", f"精确模型中 untie_attn_weights × use_rms_norm 交互项为 "
+              f"{2 * pair.estimate:+.4f}（95% CI {2 * pair.ci_low:+.4f} 至 {2 * pair.ci_high:+.4f}，"
+              f"Holm p = {pair.p_adjusted:.3g}）。")
+    glue_text("pair13_en", f"In the exact model the untie_attn_weights × use_rms_norm term is "
+              f"{2 * pair.estimate:+.4f} (95% CI {2 * pair.ci_low:+.4f} to "
+              f"{2 * pair.ci_high:+.4f}, Holm p = {pair.p_adjusted:.3g}).")
+else:
+    glue_text("pair13_zh", "本设计的运行数不足以估计两两交互项。")
+    glue_text("pair13_en", "The design has too few runs to estimate two-way terms.")
+rows = []
+for s in uni["switch"][:5]:
+    e = eff.set_index("term").loc[s]
+    v = vt.set_index("switch").loc[s]
+    zh_c, en_c = verdicts.classify(bool(e.p_adjusted < 0.05), bool(v.p_adjusted < 0.05))
+    rows.append({"#": number[s], "switch": s, "effect on − off": e.effect,
+                 "effect p_adj": e.p_adjusted, "sd ratio": v.sd_on / v.sd_off,
+                 "BF p_adj": v.p_adjusted,
+                 "作用方式": zh_c, "acts on": en_c})
+q3 = pd.DataFrame(rows)
+q3.round(4)
+
 # %% [markdown] tags=["lang-zh"]
 # ## 笔记中的三个疑点
 #
