@@ -7,14 +7,27 @@ What the chapter and users call is re-exported here::
 
 from ptlab.attribution.family import MEMBERS, OBJECTIVE, FamilySpec, eval_set, train_family
 from ptlab.attribution.losses import EvalSet, fixed_noise, loss_at, losses_at_many
+from ptlab.attribution.patterns import attention_probabilities, head_patterns, top_heads
 from ptlab.attribution.scores import (
+    gradients_at,
     gradients_at_ones,
     integrated_gradients,
     leave_one_out,
     michel,
+    shapley_exact,
     shapley_sampled,
 )
-from ptlab.attribution.study import BASELINES, LABELS, StudySettings, Tables, run, show
+from ptlab.attribution.study import (
+    BASELINES,
+    LABELS,
+    StudySettings,
+    Tables,
+    across_seeds,
+    mean_sd,
+    run,
+    seed_ci,
+    show,
+)
 
 __all__ = [
     "BASELINES",
@@ -25,16 +38,24 @@ __all__ = [
     "FamilySpec",
     "StudySettings",
     "Tables",
+    "across_seeds",
+    "attention_probabilities",
     "eval_set",
     "fixed_noise",
+    "gradients_at",
     "gradients_at_ones",
+    "head_patterns",
     "integrated_gradients",
     "leave_one_out",
     "loss_at",
     "losses_at_many",
+    "mean_sd",
     "michel",
     "run",
+    "seed_ci",
+    "shapley_exact",
     "shapley_sampled",
     "show",
+    "top_heads",
     "train_family",
 ]
