@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,15 @@ class FamilySpec:
         return dataclasses.asdict(self)
 
 
+def training_seconds(spec: FamilySpec, seed: int, cache_dir: str | Path) -> float:
+    """Wall seconds the cached family took to train (NaN for a cache written before this was
+    recorded, or none)."""
+    cache = Path(cache_dir) / f"family-{spec.key(seed)}.pt"
+    if not cache.exists():
+        return float("nan")
+    return float(torch.load(cache, weights_only=True).get("seconds", float("nan")))
+
+
 def train_family(
     spec: FamilySpec, seed: int = 0, cache_dir: str | Path | None = None, progress: bool = True
 ) -> dict:
@@ -125,6 +135,7 @@ def train_family(
     from ptlab.progress import progress_bar
 
     bar = progress_bar(total=sum(spec.steps), desc="train AR/LLaDA/Dream", disable=not progress)
+    t0 = time.perf_counter()
 
     snapshot: dict[str, torch.Tensor] = {}
 
@@ -151,7 +162,8 @@ def train_family(
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix(".tmp")
-        torch.save({o: m.state_dict() for o, m in models.items()}, tmp)
+        seconds = time.perf_counter() - t0
+        torch.save({**{o: m.state_dict() for o, m in models.items()}, "seconds": seconds}, tmp)
         tmp.replace(cache)
     return models
 
