@@ -403,6 +403,7 @@ def test_attention_probabilities_reproduce_the_model_attention(trained):
     prev[0, torch.arange(1, 4), torch.arange(3)] = 1
     s = pattern_summary(prev)
     assert s["to_previous"] == 1 and s["to_self"] == 0.25 and s["mean_distance"] == 0.75
+    assert s["to_next"] == 0
 
 
 def test_equal_token_budgets():
@@ -412,3 +413,20 @@ def test_equal_token_budgets():
         assert spec.dream_from + spec.steps[2] == spec.steps[0]
     with pytest.raises(Exception, match="dream_steps"):
         FamilySpec.from_profile("smoke", ar_steps=10, dream_steps=10)
+
+
+def test_a_strategy_wins_only_beyond_the_seed_spread():
+    import pandas as pd
+
+    from ptlab.attribution.verdicts import best_note_strategy
+
+    def table(gaps):  # abs_ig's ΔL is 1.0 in every seed; the others are 1.0 + gap
+        rows = []
+        for seed, g in enumerate(gaps):
+            for name, dl in (("abs_ig", 1.0), ("signed_ig", 1.0 + g), ("layer_bands", 1.5)):
+                rows.append({"model": "ar", "seed": seed, "strategy": name, "delta_loss": dl})
+        return pd.DataFrame(rows)
+
+    assert "abs_ig wins" in best_note_strategy(table([0.20, 0.21, 0.19]))[1]
+    noisy = best_note_strategy(table([0.3, -0.05, 0.2]))[1]  # signed_ig better in one seed
+    assert "does not win" in noisy and "signed_ig" in noisy and "layer_bands" not in noisy

@@ -44,13 +44,15 @@ def attention_probabilities(model, es: EvalSet, layer: int) -> torch.Tensor:
 
 def pattern_summary(probs: torch.Tensor) -> dict[str, float]:
     """One head's attention [R, T, T] summarised: mean probability on the previous position,
-    on itself, on position 0, and the mean |i − j| (positions in bytes)."""
+    on the next one (bidirectional models; Dream's shifted logits make position i predict byte
+    i + 1), on itself, on position 0, and the mean |i − j| (positions in bytes)."""
     p = probs.double()
     T = p.shape[-1]
     i = torch.arange(T)
     dist = (i[:, None] - i[None, :]).abs().double()
     return {
         "to_previous": float(p[:, i[1:], i[1:] - 1].mean()),
+        "to_next": float(p[:, i[:-1], i[:-1] + 1].mean()),
         "to_self": float(p[:, i, i].mean()),
         "to_first": float(p[:, 1:, 0].mean()),
         "mean_distance": float((p * dist).sum(-1).mean()),

@@ -600,6 +600,7 @@ LABELS = {
     "head_in_layer": "层内序号 · head in layer",
     "ig": "IG",
     "to_previous": "前一位置 · to previous",
+    "to_next": "后一位置 · to next",
     "to_self": "自身 · to self",
     "to_first": "位置 0 · to position 0",
     "mean_distance": "平均距离 · mean distance",

@@ -177,13 +177,15 @@ def pattern_lines(patterns: pd.DataFrame) -> tuple[str, str]:
         zh.append(
             f"- {r.model} {zh_role[r.role]}：第 {r.layer} 层第 {r.head_in_layer} 个头"
             f"（IG = {r.ig:+.4f}）；注意力平均 {r.to_previous:.0%} 落在前一位置、"
+            f"{r.to_next:.0%} 落在后一位置、"
             f"{r.to_self:.0%} 落在自身、{r.to_first:.0%} 落在位置 0，平均距离 "
             f"{r.mean_distance:.1f} 字节。"
         )
         en.append(
             f"- {r.model}, {en_role[r.role]}: layer {r.layer}, head {r.head_in_layer} "
             f"(IG = {r.ig:+.4f}); on average {r.to_previous:.0%} of its attention goes to the "
-            f"previous position, {r.to_self:.0%} to itself and {r.to_first:.0%} to position 0; "
+            f"previous position, {r.to_next:.0%} to the next, {r.to_self:.0%} to itself and "
+            f"{r.to_first:.0%} to position 0; "
             f"mean distance {r.mean_distance:.1f} bytes."
         )
     return "\n".join(zh), "\n".join(en)
@@ -232,3 +234,22 @@ def time_lines(timing: pd.DataFrame, train_seconds: float) -> tuple[str, str]:
     )
     en = ", ".join(f"{STAGES_EN.get(k, k)} {v:.0f} s ({v / total:.0%})" for k, v in parts)
     return zh, en
+
+
+def pattern_verdict(patterns: pd.DataFrame) -> tuple[str, str]:
+    """In how many models the most useful head is more local (more attention on the adjacent
+    positions, previous + next) than the most harmful one."""
+    wide = patterns.assign(adjacent=patterns["to_previous"] + patterns["to_next"]).pivot(
+        index="model", columns="role", values="adjacent"
+    )
+    local = int((wide["useful"] > wide["harmful"]).sum())
+    n = len(wide)
+    return (
+        f"{n} 个模型中有 {local} 个，其最“有用”的头比最“有害”的头更集中于相邻位置"
+        "（前一位置与后一位置的注意力之和更大）：最有用的头多为这种“相邻字节”头。"
+        if local == n
+        else f"{n} 个模型中有 {local} 个，其最“有用”的头比最“有害”的头更集中于相邻位置。",
+        f"In {local} of {n} models the most useful head is more local than the most harmful "
+        "one (more attention on the previous plus the next position)"
+        + (": the most useful heads are such adjacent-byte heads." if local == n else "."),
+    )
