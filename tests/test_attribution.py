@@ -430,3 +430,16 @@ def test_a_strategy_wins_only_beyond_the_seed_spread():
     assert "abs_ig wins" in best_note_strategy(table([0.20, 0.21, 0.19]))[1]
     noisy = best_note_strategy(table([0.3, -0.05, 0.2]))[1]  # signed_ig better in one seed
     assert "does not win" in noisy and "signed_ig" in noisy and "layer_bands" not in noisy
+
+
+def test_the_band_model_is_deeper_where_the_main_model_is_shallow():
+    from ptlab.attribution.family import band_spec
+
+    deep = band_spec("quick")
+    assert (
+        deep.backbone.n_layers == 6
+        and deep.backbone.n_heads == FamilySpec.from_profile("quick").backbone.n_heads
+    )
+    assert [len(b) for b in pr.layer_bands(6)] == [2, 2, 2]
+    assert band_spec("full") is None  # the M model: 6 layers x 8 heads already
+    assert FamilySpec.from_profile("full").n_gates == 48

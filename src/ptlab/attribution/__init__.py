@@ -5,7 +5,15 @@ What the chapter and users call is re-exported here::
     from ptlab.attribution import FamilySpec, train_family, eval_set, integrated_gradients
 """
 
-from ptlab.attribution.family import MEMBERS, OBJECTIVE, FamilySpec, eval_set, train_family
+from ptlab.attribution.family import (
+    MEMBERS,
+    OBJECTIVE,
+    FamilySpec,
+    band_spec,
+    eval_set,
+    train_ar,
+    train_family,
+)
 from ptlab.attribution.losses import EvalSet, fixed_noise, loss_at, losses_at_many
 from ptlab.attribution.patterns import attention_probabilities, head_patterns, top_heads
 from ptlab.attribution.scores import (
@@ -23,6 +31,7 @@ from ptlab.attribution.study import (
     StudySettings,
     Tables,
     across_seeds,
+    band_study,
     mean_sd,
     run,
     seed_ci,
@@ -40,6 +49,8 @@ __all__ = [
     "Tables",
     "across_seeds",
     "attention_probabilities",
+    "band_spec",
+    "band_study",
     "eval_set",
     "fixed_noise",
     "gradients_at",
@@ -57,5 +68,6 @@ __all__ = [
     "shapley_sampled",
     "show",
     "top_heads",
+    "train_ar",
     "train_family",
 ]

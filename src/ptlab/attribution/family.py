@@ -168,6 +168,32 @@ def train_family(
     return models
 
 
+def band_spec(profile: str = "quick", **overrides: Any) -> FamilySpec | None:
+    """The deeper model of the layer-band strategy: the family's spec with the profile's
+    ``band_layers`` layers (None where the profile sets 0: its main model is deep enough)."""
+    depth = study_section(profile, "attribution").get("band_layers", 0)
+    if not depth:
+        return None
+    return FamilySpec.from_profile(profile, **{**overrides, "n_layers": depth})
+
+
+def train_ar(spec: FamilySpec, seed: int = 0, cache_dir: str | Path | None = None) -> Any:
+    """The AR member alone (eval mode, on the CPU), cached like ``train_family``."""
+    cache = Path(cache_dir) / f"ar-{spec.key(seed)}.pt" if cache_dir else None
+    model = build_model(spec.model_config("ar"))
+    if cache is not None and cache.exists():
+        model.load_state_dict(torch.load(cache, weights_only=True))
+        return model.eval()
+    res = train(spec.model_config("ar"), spec.train_config("ar"), seed, return_model=True)
+    model = res["model"].cpu().eval()
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(".tmp")
+        torch.save(model.state_dict(), tmp)
+        tmp.replace(cache)
+    return model
+
+
 WINDOW_SEEDS = {"code": 7_001, "prose": 7_002, "heldout": 7_003}
 
 
