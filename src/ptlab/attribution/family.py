@@ -107,10 +107,10 @@ class FamilySpec:
         return dataclasses.asdict(self)
 
 
-def training_seconds(spec: FamilySpec, seed: int, cache_dir: str | Path) -> float:
-    """Wall seconds the cached family took to train (NaN for a cache written before this was
-    recorded, or none)."""
-    cache = Path(cache_dir) / f"family-{spec.key(seed)}.pt"
+def training_seconds(spec: FamilySpec, seed: int, cache_dir: str | Path, kind="family") -> float:
+    """Wall seconds the cached family (``kind="ar"``: the lone AR model of ``train_ar``) took to
+    train (NaN for a cache written before this was recorded, or none)."""
+    cache = Path(cache_dir) / f"{kind}-{spec.key(seed)}.pt"
     if not cache.exists():
         return float("nan")
     return float(torch.load(cache, weights_only=True).get("seconds", float("nan")))
@@ -182,14 +182,17 @@ def train_ar(spec: FamilySpec, seed: int = 0, cache_dir: str | Path | None = Non
     cache = Path(cache_dir) / f"ar-{spec.key(seed)}.pt" if cache_dir else None
     model = build_model(spec.model_config("ar"))
     if cache is not None and cache.exists():
-        model.load_state_dict(torch.load(cache, weights_only=True))
+        state = torch.load(cache, weights_only=True)
+        state.pop("seconds", None)
+        model.load_state_dict(state)
         return model.eval()
+    t0 = time.perf_counter()
     res = train(spec.model_config("ar"), spec.train_config("ar"), seed, return_model=True)
     model = res["model"].cpu().eval()
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix(".tmp")
-        torch.save(model.state_dict(), tmp)
+        torch.save({**model.state_dict(), "seconds": time.perf_counter() - t0}, tmp)
         tmp.replace(cache)
     return model
 

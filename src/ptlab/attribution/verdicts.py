@@ -203,6 +203,8 @@ STAGES_ZH = {
     "random_pruning": "随机剪枝",
     "exact_shapley": "精确 Shapley",
     "attention_patterns": "注意力图",
+    "band_model_training": "训练更深的分层模型",
+    "band_model": "评估更深的分层模型",
 }
 
 
@@ -219,6 +221,8 @@ STAGES_EN = {
     "random_pruning": "random pruning",
     "exact_shapley": "exact Shapley",
     "attention_patterns": "attention maps",
+    "band_model_training": "training the deeper band models",
+    "band_model": "evaluating the deeper band models",
 }
 
 
