@@ -9,10 +9,10 @@
 #     language: python
 #     name: python3
 #   ptlab:
-#     seconds: {smoke: 15, quick: 552}  # measured on the 2-core CPU
+#     seconds: {smoke: 17, quick: 858}  # measured on the 2-core CPU (quick: fresh, training included)
 #     depends: []
 #     profiles:
-#       smoke: {n_windows: 8, n_verify: 16, n_random: 5, n_subsets: 20, n_shapley: 3, n_boot: 50}
+#       smoke: {n_seeds: 2, n_windows: 4, n_verify: 8, n_random: 2, n_subsets: 5, n_shapley: 2, n_boot: 50}
 # ---
 
 # %% [markdown] tags=["lang-zh"]
@@ -29,7 +29,8 @@
 # 训练自回归（AR）模型、从零训练的 LLaDA 式掩码扩散模型，以及由 AR 检查点改造而来、
 # 使用移位 logits 的 Dream 式掩码扩散模型；在代码窗口与文档字符串/注释窗口上计算 IG，
 # 与 Michel 等人（{ref}`2019 <ref-michel-2019-zh>`）的一阶重要性、留一消融（LOO）及采样 Shapley 值
-# 对照，并在留出数据上检验各剪枝策略。
+# 对照，并在留出数据上检验各剪枝策略。每个模型训练 {glue:text}`n_seeds` 个种子，三类模型的训练 token
+# 数相同；表中每一项都给出种子间的均值 ± 标准差，置信区间对窗口做自助重采样。
 #
 # 门控 $a_h$ 在输出投影之前与各注意力头的上下文向量相乘，$a=1$ 即原模型。沿路径
 # $a(s) = b + s(1-b)$，$\mathrm{IG}_h = (1-b)\int_0^1 \partial L/\partial a_h\,ds$，
@@ -53,8 +54,10 @@
 # and as a Dream-style masked-diffusion model adapted from the AR checkpoint with shifted
 # logits. IG is computed on code windows and on docstring/comment windows and compared with
 # three references: Michel et al.'s ({ref}`2019 <ref-michel-2019-en>`) first-order importance,
-# leave-one-out (LOO) ablation and sampled Shapley values. The pruning strategies are checked
-# on held-out data.
+# leave-one-out (LOO) ablation and sampled Shapley values (and, on a small subset, the exact
+# Shapley values). The pruning strategies are checked on held-out data. Each family is trained
+# with {glue:text}`n_seeds` seeds, every member on the same number of training tokens; every
+# table entry is a mean ± sd over seeds, and the intervals resample windows.
 #
 # The gate $a_h$ multiplies each head's context vector before the output projection; $a=1$ is
 # the original model. Along the path $a(s) = b + s(1-b)$,
@@ -65,123 +68,386 @@
 # %% tags=["parameters"]
 profile = "quick"  # smoke | quick | full (ptlab.profiles): model sizes and step counts
 results_dir = "results"  # trained weights are cached in RESULTS_DIR/attribution
-seed = 0
-# 0 keeps the profile's value (quick: d_model 64, 4 layers, 4 heads, 64 bytes; 1000/1500/500 steps)
+seed = 0  # the first training seed; seeds seed .. seed + n_seeds − 1
+n_seeds = 3  # training seeds per family
+# 0 keeps the profile's value (quick: d_model 64, 4 layers, 4 heads, 64 bytes; 600/600/300 steps)
 d_model = 0
 n_layers = 0
 n_heads = 0
 seq_len = 0
 ar_steps = 0
 llada_steps = 0
-dream_steps = 0  # adaptation steps on top of the AR checkpoint
-n_windows = 64  # attribution windows per set (code, prose)
-n_verify = 128  # held-out verification windows
-n_steps = 32  # Gauss–Legendre nodes
-n_random = 50  # random pruning orders (the band)
-n_subsets = 200  # random 30 % subsets for the verification
-n_shapley = 30  # Shapley permutations
-n_boot = 1000
+dream_steps = 0  # Dream's adaptation steps, from the AR run's weights at ar_steps − dream_steps
+n_windows = 16  # attribution windows per set (code, prose)
+n_verify = 32  # held-out verification windows
+noise_draws = 4  # stratified masking draws per window (masked diffusion)
+n_steps = 16  # Gauss–Legendre nodes
+n_random = 5  # random pruning orders per model (the band pools the seeds)
+n_subsets = 30  # random 30 % subsets for the verification
+n_shapley = 8  # Shapley permutations
+n_boot = 1000  # bootstrap resamples of windows
+exact_windows = 1  # windows for exact Shapley (first seed; 0 skips it)
+exact_members = "ar"  # comma-separated members that get exact Shapley
+torch_threads = 1  # 1: on the shared 2-core machine 2 threads ran 5-25x slower under load
 
 # %% tags=["remove-cell"]
+import time
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import seaborn as sns
+import torch
 from myst_nb import glue
 
-from ptlab.attribution import BASELINES, FamilySpec, StudySettings, run, show, train_family
-from ptlab.attribution.pruning import BAND_RATIOS
-from ptlab.attribution.verdicts import best_note_strategy, sign_lines, sign_verdict
+from ptlab.attribution import (
+    BASELINES,
+    MEMBERS,
+    FamilySpec,
+    StudySettings,
+    across_seeds,
+    band_spec,
+    band_study,
+    mean_sd,
+    run,
+    seed_ci,
+    show,
+    train_ar,
+    train_family,
+)
+from ptlab.attribution.family import training_seconds
+from ptlab.attribution.pruning import BAND_RATIOS, layer_bands
+from ptlab.attribution.study import LABELS, PAIRS
+from ptlab.attribution.verdicts import (
+    best_note_strategy,
+    exact_verdict,
+    noise_verdict,
+    pattern_lines,
+    pattern_verdict,
+    sign_lines,
+    sign_verdict,
+    time_lines,
+)
 from ptlab.book.glue import glue_text, glue_value
 from ptlab.book.plotting import setup_figures
 
 setup_figures()
+torch.set_num_threads(torch_threads)
+
+
+def glue_pair(name, pair):
+    """Glue a generated (zh, en) sentence as NAME_zh and NAME_en."""
+    glue_text(f"{name}_zh", pair[0])
+    glue_text(f"{name}_en", pair[1])
+
+
+# %% [markdown] tags=["lang-zh"]
+# ## 训练与预算
+#
+# 三类模型的训练 token 数相同：AR 与 LLaDA 各训练 {glue:text}`ar_steps` 步，Dream 取同一次 AR 训练在第
+# {glue:text}`dream_from` 步时的权重，再做 {glue:text}`dream_steps` 步适配，因此三者都见过
+# {glue:text}`tokens_each` 个训练字节（每步 {glue:text}`tokens_per_step` 个）。Dream 的 AR 预训练因此
+# 比最终的 AR 模型短、学习率也未退火到底，这是“等预算”的代价。下表给出每个模型在验证集上的损失
+# （种子间均值 ± 标准差；AR 为精确负对数似然，扩散模型为其上界，不能互相比较）。
+
+# %% [markdown] tags=["lang-en"]
+# ## Training and budgets
+#
+# All members see the same number of training tokens. AR and LLaDA train for
+# {glue:text}`ar_steps` steps each; Dream takes the weights of the same AR run at step
+# {glue:text}`dream_from` and adapts for {glue:text}`dream_steps` steps, so each of the three
+# has seen {glue:text}`tokens_each` training bytes ({glue:text}`tokens_per_step` per step). The
+# price is that Dream's AR pre-training is shorter than the final AR model's and stops before
+# its learning rate has decayed. The table gives each model's validation loss (mean ± sd over
+# seeds; an exact NLL for AR and a bound for the diffusion models, so not comparable).
+
+# %% tags=["hide-input"]
+spec = FamilySpec.from_profile(
+    profile,
+    d_model=d_model,
+    n_layers=n_layers,
+    n_heads=n_heads,
+    seq_len=seq_len,
+    ar_steps=ar_steps,
+    llada_steps=llada_steps,
+    dream_steps=dream_steps,
+)
+cache = Path(results_dir) / "attribution"
+seeds = list(range(seed, seed + n_seeds))
+t0 = time.perf_counter()
+families = {s: train_family(spec, s, cache) for s in seeds}
+load_seconds = time.perf_counter() - t0
+train_seconds = float(np.nansum([training_seconds(spec, s, cache) for s in seeds]))
+budget = pd.DataFrame(
+    [
+        {
+            "model": o,
+            "ar_pretraining": spec.dream_from if o == "dream" else 0,
+            "own_steps": spec.steps[MEMBERS.index(o)],
+            "tokens": spec.tokens(o),
+        }
+        for o in MEMBERS
+    ]
+)
+glue_value("n_seeds", n_seeds)
+glue_value("ar_steps", spec.steps[0])
+glue_value("dream_steps", spec.steps[2])
+glue_value("dream_from", spec.dream_from)
+glue_value("tokens_each", f"{spec.tokens('ar'):,}")
+glue_value("tokens_per_step", f"{spec.train.batch_size * spec.backbone.seq_len:,}")
+budget.rename(
+    columns={
+        "model": LABELS["model"],
+        "ar_pretraining": "AR 预训练步数 · AR pre-training steps",
+        "own_steps": "本模型步数 · own steps",
+        "tokens": "训练字节 · training bytes",
+    }
+)
 
 # %%
-spec = FamilySpec.from_profile(profile, d_model=d_model, n_layers=n_layers, n_heads=n_heads,
-                               seq_len=seq_len, ar_steps=ar_steps, llada_steps=llada_steps,
-                               dream_steps=dream_steps)
-models = train_family(spec, seed, Path(results_dir) / "attribution")
-settings = StudySettings(n_windows=n_windows, n_verify=n_verify, n_steps=n_steps,
-                         n_random=n_random, n_subsets=n_subsets, n_shapley=n_shapley,
-                         n_boot=n_boot)
-T = run(models, settings)
+settings = StudySettings(
+    n_windows=n_windows,
+    n_verify=n_verify,
+    n_steps=n_steps,
+    n_random=n_random,
+    n_subsets=n_subsets,
+    n_shapley=n_shapley,
+    n_boot=n_boot,
+    noise_draws=noise_draws,
+    exact_windows=exact_windows,
+    exact_members=tuple(exact_members.split(",")),
+)
+T = run(families, settings)
 N, n_layers, n_heads = spec.n_gates, spec.backbone.n_layers, spec.backbone.n_heads
 glue_value("N", N)
 glue_text("baselines", "{" + ", ".join(f"{b:g}" for b in BASELINES) + "}")
 glue_text("bands", "/".join(f"{100 * r:g}" for r in BAND_RATIOS))
 glue_value("prune_pct", 100 * settings.prune_fraction)
 glue_value("n_windows", n_windows)
+glue_value("n_verify", n_verify)
+glue_value("noise_draws", noise_draws)
 glue_value("n_steps", n_steps)
+glue_value("n_boot", n_boot)
 glue_value("max_rel_delta", T.stats["rel_delta"].max())
-show(T.stats, ["model", "set"])
+stat_cols = [
+    "mean",
+    "median",
+    "frac_negative",
+    "frac_positive",
+    "min",
+    "max",
+    "loss_on",
+    "loss_off",
+    "rel_delta",
+]
+show(mean_sd(T.stats, ["model", "set"], stat_cols, digits=4), ["model", "set"])
 
 # %% [markdown] tags=["lang-zh"]
 # ## 统计表
 #
-# 每个模型 × 归因集一行（{glue:text}`n_windows` 个窗口，{glue:text}`N` 个注意力头，基线 b = 0）：
-# IG 的均值（及按窗口自助法的 95% 置信区间）、中位数、负值（“有用”）与正值（“有害”）比例、范围，
-# 以及 L(1)、L(0)、ΣIG 与完备性误差 δ。所有模型和归因集上 |δ| / |L(1) − L(0)| 的最大值为
-# {glue:text}`max_rel_delta:.1e`，可见 {glue:text}`n_steps` 个 Gauss–Legendre 节点已绰绰有余。
+# 每个模型 × 归因集一行（{glue:text}`n_windows` 个窗口，{glue:text}`N` 个注意力头，基线 b = 0），
+# 每格为 {glue:text}`n_seeds` 个种子的均值 ± 标准差：IG 的均值、中位数、负值（“有用”）与正值（“有害”）
+# 比例、范围，以及 L(1)、L(0) 与完备性误差。掩码扩散模型的每个窗口按掩码比例分成
+# {glue:text}`noise_draws` 层，每层恰好遮住 l_k = ⌈(k − u)T/K⌉ 个位置并以 T/l_k 加权
+# （分层估计，同 LLaDA 的似然评估），所有评估共用这一组噪声。所有模型、种子与归因集上
+# |δ| / |L(1) − L(0)| 的最大值为 {glue:text}`max_rel_delta:.1e`，{glue:text}`n_steps` 个 Gauss–Legendre
+# 节点已足够。
+#
+# 平均 IG 由完备性固定为 (L(1) − L(0))/N，对它做区间估计意义不大；笔记关心的是符号，下表给出
+# IG < 0 与 IG > 0 的注意力头比例：对窗口做 {glue:text}`n_boot` 次自助重采样、每个种子各自重采样后
+# 取种子均值的 95% 区间。
 
 # %% [markdown] tags=["lang-en"]
 # ## Statistics
 #
-# The table has one row per model × attribution set ({glue:text}`n_windows` windows,
-# {glue:text}`N` heads, baseline b = 0). Each row gives the mean IG (with a 95% bootstrap CI over
-# windows), the median, the fractions of negative ("useful") and positive ("harmful") heads,
-# the range, and L(1), L(0), ΣIG and the completeness gap δ. The largest |δ| / |L(1) − L(0)|
-# over all models and sets is {glue:text}`max_rel_delta:.1e`, so {glue:text}`n_steps`
-# Gauss–Legendre nodes are plenty.
+# One row per model × attribution set ({glue:text}`n_windows` windows, {glue:text}`N` heads,
+# baseline b = 0); each cell is a mean ± sd over {glue:text}`n_seeds` seeds: the mean IG, the
+# median, the fractions of negative ("useful") and positive ("harmful") heads, the range, L(1),
+# L(0) and the completeness gap. Each masked-diffusion window is scored in
+# {glue:text}`noise_draws` strata of the masking ratio: stratum k masks exactly
+# l_k = ⌈(k − u)T/K⌉ positions, weighted by T/l_k (a stratified estimator, as in LLaDA's
+# likelihood evaluation), and every evaluation reuses these masks. The largest
+# |δ| / |L(1) − L(0)| over models, seeds and sets is {glue:text}`max_rel_delta:.1e`, so
+# {glue:text}`n_steps` Gauss–Legendre nodes suffice.
+#
+# Completeness fixes the mean IG at (L(1) − L(0))/N, so an interval on it says little; the note
+# counts signs. The next table gives the fractions of heads with IG < 0 and IG > 0, with the
+# 95% interval of the seed mean ({glue:text}`n_boot` bootstrap resamples of the windows, each
+# seed resampled independently).
+
+# %% tags=["remove-input"]
+fractions = []
+for name in ("frac_negative", "frac_positive"):
+    for kind in ("code", "prose"):
+        m = across_seeds(T.stats[T.stats["set"] == kind][["model", "seed", name]], ["model"])
+        c = seed_ci(T.boot, f"{name}:{kind}")
+        fractions.append(
+            m.merge(c, on="model")
+            .assign(set=kind, fraction=name)
+            .rename(columns={name: "value", f"{name}_sd": "sd"})
+        )
+fractions = pd.concat(fractions)[["model", "set", "fraction", "value", "sd", "ci_low", "ci_high"]]
+show(
+    fractions.rename(columns={"value": LABELS["mean"], "sd": LABELS["rho_sd"]}),
+    ["model", "set", "fraction"],
+    digits=3,
+)
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-for ax, (o, sc_) in zip(axes, T.scores.items(), strict=True):
-    m = sc_["ig_code"].to_numpy().reshape(n_layers, n_heads)
+for ax, o in zip(axes, MEMBERS, strict=True):
+    m = T.scores[(o, seeds[0])]["ig_code"].to_numpy().reshape(n_layers, n_heads)
     lim = np.abs(m).max()
-    sns.heatmap(m, ax=ax, cmap="RdBu_r", center=0, vmin=-lim, vmax=lim, annot=True, fmt=".3f",
-                annot_kws={"size": 7})
+    sns.heatmap(
+        m,
+        ax=ax,
+        cmap="RdBu_r",
+        center=0,
+        vmin=-lim,
+        vmax=lim,
+        annot=True,
+        fmt=".3f",
+        annot_kws={"size": 7},
+    )
     ax.set(title=f"{o}: IG（代码 · code）", xlabel="头 · head", ylabel="层 · layer")
 fig.tight_layout()
 glue("fig_heat", fig, display=False)
 plt.close(fig)
-glue_value("rho_cp_min", T.correlations["ig_code_vs_prose"].min())
-glue_value("rho_cp_max", T.correlations["ig_code_vs_prose"].max())
-show(T.correlations, ["model"], digits=3)
+corr = across_seeds(T.correlations[["model", "seed", *PAIRS]], ["model"])
+corr_rows = []
+for pair in PAIRS:
+    c = seed_ci(T.boot, pair)
+    corr_rows.append(
+        corr[["model", pair, f"{pair}_sd"]]
+        .merge(c, on="model")
+        .assign(pair=pair)
+        .rename(columns={pair: "rho", f"{pair}_sd": "rho_sd"})
+    )
+corr_table = pd.concat(corr_rows)
+corr_table["pair"] = corr_table["pair"].map(LABELS)
+glue_value("rho_cp_min", corr["ig_code_vs_prose"].min())
+glue_value("rho_cp_max", corr["ig_code_vs_prose"].max())
+glue_value("rho_shap_min", corr["ig_vs_shapley"].min())
+glue_value("rho_loo_min", corr["ig_vs_neg_loo"].min())
+glue_value("rho_loo_max", corr["ig_vs_neg_loo"].max())
+show(
+    corr_table[["model", "pair", "rho", "rho_sd", "ci_low", "ci_high"]], ["model", "pair"], digits=2
+)
 
 # %% [markdown] tags=["lang-zh"]
 # ```{glue:figure} fig_heat
 # :name: fig-attr-heat-zh
 #
-# 三个模型在代码窗口上的 IG（层 × 头）。蓝色为负（有用），红色为正。
+# 第一个种子的三个模型在代码窗口上的 IG（层 × 头）。蓝色为负（有用），红色为正。不同种子的注意力头
+# 并不一一对应，因此不对热图取种子平均。
 # ```
 #
-# 上表为 Spearman 秩相关：同一模型在代码窗口与文档字符串/注释窗口上的 IG 秩相关介于
-# {glue:text}`rho_cp_min:.2f` 与 {glue:text}`rho_cp_max:.2f` 之间（Michel 等人报告的对应数字为
-# 0.56–0.68）；其余各列分别比较 IG 与 −LOO、IG 与带符号的 Michel 梯度、|IG| 与 Michel 重要性，
-# 以及 IG 与 Shapley 值。
+# 上表为 Spearman 秩相关（种子均值、种子标准差，以及对窗口自助重采样得到的种子均值 95% 区间；
+# 同一组重采样窗口同时用于两个分数，使比较保持配对）。同一模型在代码窗口与文档字符串/注释窗口上的
+# IG 秩相关的种子均值介于 {glue:text}`rho_cp_min:.2f` 与 {glue:text}`rho_cp_max:.2f` 之间
+# （Michel 等人报告的对应数字为 0.56–0.68）；IG 与 −LOO 的秩相关介于 {glue:text}`rho_loo_min:.2f` 与
+# {glue:text}`rho_loo_max:.2f` 之间，IG 与采样 Shapley 值的秩相关最低为 {glue:text}`rho_shap_min:.2f`。
 
 # %% [markdown] tags=["lang-en"]
 # ```{glue:figure} fig_heat
 # :name: fig-attr-heat-en
 #
-# IG on code windows for the three models (layer × head). Blue: negative (useful); red:
-# positive.
+# IG on code windows for the three models of the first seed (layer × head). Blue: negative
+# (useful); red: positive. Heads do not correspond across seeds, so the maps are not averaged.
 # ```
 #
-# The table gives Spearman rank correlations. Within a model, the correlation between IG on code
-# windows and IG on docstring/comment windows ranges from {glue:text}`rho_cp_min:.2f` to
-# {glue:text}`rho_cp_max:.2f` (Michel et al. report 0.56–0.68 for the analogous comparison). The
-# other columns compare IG with −LOO, IG with the signed Michel gradient, |IG| with Michel's
-# importance, and IG with Shapley values.
+# The table gives Spearman rank correlations: the seed mean, the seed sd, and the 95% interval
+# of the seed mean from resampling windows (the same resampled windows serve both scores, so
+# each comparison stays paired). The seed-mean correlation between IG on code windows and on
+# docstring/comment windows ranges from {glue:text}`rho_cp_min:.2f` to
+# {glue:text}`rho_cp_max:.2f` (Michel et al. report 0.56–0.68 for the analogous comparison); IG
+# against −LOO ranges from {glue:text}`rho_loo_min:.2f` to {glue:text}`rho_loo_max:.2f`, and IG
+# against sampled Shapley values is at least {glue:text}`rho_shap_min:.2f`.
 
 # %%
-glue_text("sign_zh", sign_lines(T.stats, T.sign)[0])
-glue_text("sign_en", sign_lines(T.stats, T.sign)[1])
-glue_text("sign_verdict_zh", sign_verdict(T.stats)[0])
-glue_text("sign_verdict_en", sign_verdict(T.stats)[1])
-show(T.sign, ["model"])
+glue_pair("noise", noise_verdict(T.noise))
+show(mean_sd(T.noise, ["model"], ["rho_noise_seeds", "same_sign_fraction"], digits=3), ["model"])
+
+# %% [markdown] tags=["lang-zh"]
+# ## 掩码噪声：换一个噪声种子，排序还一样吗？
+#
+# 扩散模型的损失依赖掩码噪声。我们用另一个噪声种子重新抽取全部分层掩码（窗口不变），重新计算 IG，
+# 并比较两组 IG 的 Spearman 秩相关与符号一致比例（每个种子一个值，表中为种子均值 ± 标准差）：
+# {glue:md}`noise_zh`
+
+# %% [markdown] tags=["lang-en"]
+# ## Masking noise: does a second noise seed give the same ranking?
+#
+# The diffusion losses depend on the masking noise. We redraw every stratified mask with a
+# second noise seed (same windows), recompute IG, and compare the two by Spearman correlation
+# and by the fraction of heads with the same sign (one value per training seed; the table shows
+# mean ± sd): {glue:md}`noise_en`
+
+# %%
+ex = T.exact
+if len(ex):
+    glue_value("exact_seconds", float(ex["seconds"].iloc[0]))
+    glue_value("exact_ratio", float(ex["seconds"].iloc[0] / ex["forward_seconds"].iloc[0]))
+    glue_value("exact_subsets", f"{int(ex['subsets'].iloc[0]):,}")
+    glue_value("exact_gap", float(ex["efficiency_gap"].abs().max()))
+    glue_text("exact_models", ", ".join(ex["model"].unique()))
+    glue_pair("exact", exact_verdict(ex))
+    exact_view = show(
+        ex[["model", "estimate", "rho_vs_exact", "rel_error", "max_abs_error"]],
+        ["model", "estimate"],
+        digits=3,
+    )
+else:
+    for k in ("exact_seconds", "exact_ratio", "exact_gap"):
+        glue_value(k, float("nan"))
+    glue_value("exact_subsets", "0")
+    glue_text("exact_models", "–")
+    glue_pair(
+        "exact", ("本次运行未计算精确 Shapley。", "Exact Shapley was not computed in this run.")
+    )
+    exact_view = None
+glue_value("exact_windows", exact_windows)
+exact_view
+
+# %% [markdown] tags=["lang-zh"]
+# ## 精确 Shapley 值
+#
+# 对 {glue:text}`N` 个注意力头，精确 Shapley 值需要全部 2^N = {glue:text}`exact_subsets` 个门控子集的损失。
+# 我们把这些子集成批前向，在第一个种子的 {glue:text}`exact_models` 模型上、仅用前
+# {glue:text}`exact_windows` 个代码窗口计算（在全部窗口上计算对 2 核 CPU 太慢；因此这里的“真值”是这一小子集上的
+# 损失的 Shapley 值，采样 Shapley 与 IG 也在同一子集上计算后与之比较）。枚举用时
+# {glue:text}`exact_seconds:.0f` 秒，约为同一子集一次普通前向的 {glue:text}`exact_ratio:,.0f` 倍；
+# 效率性 Σφ = L(1) − L(0) 的误差为 {glue:text}`exact_gap:.1e`。{glue:md}`exact_zh`
+
+# %% [markdown] tags=["lang-en"]
+# ## Exact Shapley values
+#
+# For {glue:text}`N` heads the exact Shapley values need the loss of all
+# 2^N = {glue:text}`exact_subsets` gate subsets. We evaluate them in batched forwards for the
+# first seed's {glue:text}`exact_models` model, on the first {glue:text}`exact_windows` code
+# window(s) only (all windows would be too slow for 2 CPU cores, so the "truth" here is the
+# Shapley value of the loss on this small subset, and sampled Shapley and IG are computed on the
+# same subset to be compared with it). The enumeration took {glue:text}`exact_seconds:.0f` s,
+# about {glue:text}`exact_ratio:,.0f` times one plain forward of the same subset; efficiency,
+# Σφ = L(1) − L(0), holds to {glue:text}`exact_gap:.1e`. {glue:md}`exact_en`
+
+# %%
+glue_pair("sign", sign_lines(T.stats, T.sign, T.boot))
+glue_pair("sign_verdict", sign_verdict(T.stats, T.boot))
+show(
+    mean_sd(
+        T.sign,
+        ["model"],
+        [
+            "heads_ig_positive",
+            "of_which_loo_negative",
+            "delta_loss_without_positive",
+            "heldout_loss",
+        ],
+    ),
+    ["model"],
+)
 
 # %% [markdown] tags=["lang-zh"]
 # ## 符号问题：为什么平均归因可能为正？
@@ -189,12 +455,12 @@ show(T.sign, ["model"])
 # 以 0 为基线时，完备性给出 ΣIG = L(1) − L(0)，因此平均 IG 就是 (L(1) − L(0)) / N：
 # 它为正当且仅当关闭全部注意力头后的损失 L(0) 反而低于原模型的损失。对训练好的模型，这几乎不会发生；
 # 因此“平均为正”要么来自非零基线（笔记五提议尝试的 b = 0.3：ΣIG = L(1) − L(0.3)，而 L(0.3) 可能低于
-# L(1)），要么来自损失并非门控的确定性函数（每次评估都重新采样掩码噪声）。本次数据中：
+# L(1)），要么来自损失并非门控的确定性函数（每次评估都重新采样掩码噪声）。本次数据中（种子均值 ± 标准差）：
 #
 # {glue:md}`sign_zh`
 #
-# {glue:md}`sign_verdict_zh` 笔记把 IG > 0 解读为“有害”，上表检验了这一解读：IG 沿整条路径累积，
-# 而剪枝关心的是 a = 1 附近的行为，两者未必一致。
+# 对照笔记五的结论：{glue:md}`sign_verdict_zh` 笔记把 IG > 0 解读为“有害”，上表检验了这一解读：
+# IG 沿整条路径累积，而剪枝关心的是 a = 1 附近的行为，两者未必一致。
 
 # %% [markdown] tags=["lang-en"]
 # ## The sign question: why can the mean attribution be positive?
@@ -202,61 +468,103 @@ show(T.sign, ["model"])
 # With a zero baseline, completeness gives ΣIG = L(1) − L(0), so the mean IG is
 # (L(1) − L(0)) / N. The mean is positive exactly when switching all heads off gives a *lower*
 # loss than the full model. For a trained model this hardly happens, so a positive mean comes
-# either from a non-zero baseline (the b = 0.3 baseline that Note 5 proposes to try: ΣIG = L(1) − L(0.3), and
-# L(0.3) can be below L(1)) or from a loss that is not a fixed function of the gates (masking
-# noise redrawn at every evaluation). In these data:
+# either from a non-zero baseline (the b = 0.3 baseline that Note 5 proposes to try:
+# ΣIG = L(1) − L(0.3), and L(0.3) can be below L(1)) or from a loss that is not a fixed function
+# of the gates (masking noise redrawn at every evaluation). In these data (mean ± sd over
+# seeds):
 #
 # {glue:md}`sign_en`
 #
-# {glue:md}`sign_verdict_en` Note 5 reads IG > 0 as "harmful", and the table tests that reading.
-# IG accumulates along the whole path, whereas pruning concerns the neighbourhood of a = 1, so
-# the two need not agree.
+# Against Note 5's claims: {glue:md}`sign_verdict_en` Note 5 reads IG > 0 as "harmful", and the
+# table tests that reading. IG accumulates along the whole path, whereas pruning concerns the
+# neighbourhood of a = 1, so the two need not agree.
 
 # %%
 bl = T.baselines
 glue_value("max_bl_gap", bl[bl["baseline"] == 0.9]["max_abs_diff_vs_gradient"].max())
-show(bl, ["model", "baseline"])
+show(
+    mean_sd(
+        bl,
+        ["model", "baseline"],
+        ["loss_gap", "frac_negative", "rho_vs_ig0", "rho_vs_neg_loo", "max_abs_diff_vs_gradient"],
+    ),
+    ["model", "baseline"],
+)
 
 # %% [markdown] tags=["lang-zh"]
 # ## 基线的选择
 #
 # 基线 b ∈ {glue:text}`baselines`：ΣIG 始终等于 L(1) − L(b)。b 越接近 1，路径越接近剪枝所处的区域，
 # IG(b)/(1−b) 也趋向 a = 1 处的带符号梯度（b = 0.9 时两者的最大差距为 {glue:text}`max_bl_gap:.4f`），
-# 与 −LOO 的秩相关也随之变化（见“rho vs −LOO”一列）。
+# 与 −LOO 的秩相关也随之变化（见“ρ vs −LOO”一列）。
 
 # %% [markdown] tags=["lang-en"]
 # ## The choice of baseline
 #
 # We compare the baselines b ∈ {glue:text}`baselines`; for each, ΣIG equals L(1) − L(b). As
 # b → 1, the path moves into the pruning regime, and IG(b)/(1−b) approaches the signed gradient
-# at a = 1 (at b = 0.9 the largest gap is {glue:text}`max_bl_gap:.4f`). The rank correlation with
-# −LOO changes with b as well (column "rho vs −LOO").
+# at a = 1 (at b = 0.9 the largest gap is {glue:text}`max_bl_gap:.4f`). The rank correlation
+# with −LOO changes with b as well (column "ρ vs −LOO").
 
 # %%
 cv = T.curves
+mean_curves = (
+    cv[cv["strategy"] != "random"]
+    .groupby(["model", "strategy", "fraction"], sort=False)["rel"]
+    .agg(["mean", "std"])
+    .reset_index()
+)
 fig, axes = plt.subplots(1, 3, figsize=(15, 4), sharey=False)
-styles = {"abs_ig": "-", "signed_ig": "-", "signed_ig_code": "-", "layer_bands": "-",
-          "michel": "--", "loo": "--", "greedy": ":"}
-for ax, o in zip(axes, models, strict=True):
-    c = cv[cv["model"] == o]
-    band = c[c["strategy"].isin(["random p5", "random p95"])].pivot(
-        index="fraction", columns="strategy", values="rel")
-    ax.fill_between(band.index, band["random p5"], band["random p95"], color="grey", alpha=0.3,
-                    label="随机 · random 5–95%")
+styles = {
+    "abs_ig": "-",
+    "signed_ig": "-",
+    "signed_ig_code": "-",
+    "layer_bands": "-",
+    "michel": "--",
+    "michel_iterative": "--",
+    "loo": "--",
+    "greedy": ":",
+}
+for ax, o in zip(axes, MEMBERS, strict=True):
+    r = cv[(cv["model"] == o) & (cv["strategy"] == "random")]
+    band = r.groupby("fraction")["rel"].quantile([0.05, 0.95]).unstack()
+    ax.fill_between(
+        band.index, band[0.05], band[0.95], color="grey", alpha=0.3, label="随机 · random 5–95%"
+    )
     for name, ls_ in styles.items():
-        d = c[c["strategy"] == name]
-        ax.plot(d["fraction"], d["rel"], ls_, label=name)
-    ax.set(title=o, xlabel="剪枝比例 · fraction of heads pruned",
-           ylabel="ΔL / L(1)（留出集 · held-out）")
+        d = mean_curves[(mean_curves["model"] == o) & (mean_curves["strategy"] == name)]
+        ax.plot(d["fraction"], d["mean"], ls_, label=name)
+    ax.set(
+        title=o,
+        xlabel="剪枝比例 · fraction of heads pruned",
+        ylabel="ΔL / L(1)（留出集 · held-out）",
+    )
 axes[0].legend(fontsize=7)
 fig.tight_layout()
 glue("fig_prune", fig, display=False)
 plt.close(fig)
 ver = T.verification
 glue_value("k30", int(ver["k"].iloc[0]))
-glue_text("best_zh", best_note_strategy(ver)[0])
-glue_text("best_en", best_note_strategy(ver)[1])
-show(ver, ["model", "strategy"])
+glue_pair("best", best_note_strategy(ver))
+glue_text(
+    "band_layers",
+    " / ".join("{" + ", ".join(str(x) for x in b) + "}" for b in layer_bands(n_layers)),
+)
+show(
+    mean_sd(
+        ver,
+        ["model", "strategy"],
+        [
+            "delta_loss",
+            "percentile_among_random",
+            "gap_to_greedy",
+            "max_fraction_within_1pct",
+            "auc_0_50",
+        ],
+        digits=4,
+    ),
+    ["model", "strategy"],
+)
 
 # %% [markdown] tags=["lang-zh"]
 # ## 剪枝策略
@@ -264,15 +572,23 @@ show(ver, ["model", "strategy"])
 # ```{glue:figure} fig_prune
 # :name: fig-attr-prune-zh
 #
-# 留出集上的相对损失变化随剪枝比例的变化。实线为笔记的三种策略：按 |IG| 升序（abs_ig）；
-# 策略 2 的两种读法，即笔记正文的“先剪 IG 大的正值”（signed_ig，带符号 IG 降序）与笔记代码的
-# “先剪 IG 小的正值、负值最后”（signed_ig_code）；分层 {glue:text}`bands`%（layer_bands）。虚线为 Michel 重要性与留一消融（LOO）的顺序，点线为贪心剪枝
-# （直接在检验用的留出集上选择，属于样本内结果），灰带为随机顺序的 5–95% 区间。
+# 留出集上的相对损失变化随剪枝比例的变化（{glue:text}`n_seeds` 个种子的均值）。实线为笔记的三种策略：
+# 按 |IG| 升序（abs_ig）；策略 2 的两种读法，即笔记正文的“先剪 IG 大的正值”（signed_ig，带符号 IG
+# 降序）与笔记代码的“先剪 IG 小的正值、负值最后”（signed_ig_code）；分层 {glue:text}`bands`%
+# （layer_bands）。虚线为 Michel 重要性（静态 michel 与每剪一个头重算一次的 michel_iterative）与
+# 留一消融（LOO）的顺序，点线为贪心剪枝。所有顺序都在归因窗口上确定、在留出窗口上评估（贪心也是，
+# 因此不是样本内结果）。灰带为各种子随机顺序合并后的 5–95% 区间。
 # ```
 #
-# 检验（笔记中的步骤）：每种策略剪掉 {glue:text}`k30` 个头（{glue:text}`prune_pct:.0f`%），
-# 在留出集上重新评估，并给出其在随机 {glue:text}`prune_pct:.0f`% 子集中的百分位（越低越好）
-# 以及与贪心剪枝的差距。笔记的策略（策略 2 计两种读法）中，{glue:md}`best_zh`。
+# 检验（笔记中的步骤）：每种策略剪掉 {glue:text}`k30` 个头（{glue:text}`prune_pct:.0f`%），在
+# {glue:text}`n_verify` 个留出窗口上重新评估，并给出其在随机 {glue:text}`prune_pct:.0f`% 子集中的百分位
+# （越低越好）与贪心剪枝的差距，均为种子均值 ± 标准差。判定规则：平均最好的策略只有在每个种子中都优于
+# 其他每种策略、且平均优势大于优势的种子标准差时才算“胜出”。笔记的策略（策略 2 计两种读法）中，
+# {glue:md}`best_zh`。
+#
+# 4 层模型的深度三等分为 {glue:text}`band_layers`，浅层与深层各只有一层，分层比例在
+# {glue:text}`N` 个头上取整后几乎退化为按 |IG| 剪枝；`full` 配置档使用研究说明中的 M 模型
+# （6 层 × 8 头，d = 128，N = 48），其三等分各含两层，分层策略才有意义；quick 配置档则用下面这个更深的小模型。
 
 # %% [markdown] tags=["lang-en"]
 # ## Pruning strategies
@@ -280,65 +596,250 @@ show(ver, ["model", "strategy"])
 # ```{glue:figure} fig_prune
 # :name: fig-attr-prune-en
 #
-# Relative change of the held-out loss against the fraction of heads pruned. Solid: the
-# strategies of Note 5: |IG| ascending (abs_ig); the two readings of strategy 2, the note's
-# prose "large positive IG first" (signed_ig, signed IG descending) and the note's code
-# "smallest positive IG first, negatives last" (signed_ig_code); layer bands
-# {glue:text}`bands` % (layer_bands). Dashed: the orders by Michel's importance and by LOO; dotted: greedy
-# pruning (chosen on the same held-out windows as the curves, so in-sample); grey: the 5–95%
-# band of random orders.
+# Relative change of the held-out loss against the fraction of heads pruned (mean of
+# {glue:text}`n_seeds` seeds). Solid: the strategies of Note 5: |IG| ascending (abs_ig); the two
+# readings of strategy 2, the note's prose "large positive IG first" (signed_ig, signed IG
+# descending) and the note's code "smallest positive IG first, negatives last"
+# (signed_ig_code); layer bands {glue:text}`bands` % (layer_bands). Dashed: the orders by
+# Michel's importance (static, michel, and recomputed after every removal, michel_iterative)
+# and by LOO; dotted: greedy pruning. Every order is fitted on the attribution windows and
+# evaluated on the held-out windows (greedy too, so it is not in-sample). Grey: the 5–95% band
+# of random orders, pooled over seeds.
 # ```
 #
 # Verification (the follow-up step that Note 5 proposes): each strategy prunes
 # {glue:text}`k30` heads ({glue:text}`prune_pct:.0f` %), and the pruned model is re-evaluated
-# on held-out data. The table places each result among random {glue:text}`prune_pct:.0f` %
-# subsets (as a percentile; lower is better) and compares it with greedy pruning. Of the
-# strategies of Note 5 (strategy 2 in both readings), {glue:md}`best_en`.
+# on {glue:text}`n_verify` held-out windows. The table places each result among random
+# {glue:text}`prune_pct:.0f` % subsets (as a percentile; lower is better) and compares it with
+# greedy pruning, as mean ± sd over seeds. The rule: the best strategy on average "wins" only if
+# it beats every other strategy in every seed and its mean advantage exceeds the seed sd of that
+# advantage. Of the strategies of Note 5 (strategy 2 in both readings), {glue:md}`best_en`.
+#
+# The depth thirds of the 4-layer model are {glue:text}`band_layers`: the shallow and deep bands
+# hold one layer each, and after rounding on {glue:text}`N` heads the band ratios leave little
+# beyond |IG| ordering. The `full` profile uses the brief's M model (6 layers × 8 heads,
+# d = 128, N = 48), whose thirds hold two layers each, where the band strategy means something;
+# the quick profile uses the smaller, deeper model below instead.
 
 # %%
-rel = ver[ver["strategy"].isin(["abs_ig", "signed_ig", "signed_ig_code", "greedy",
-                               "random (mean)"])].pivot(
-    index="strategy", columns="model", values="rel_delta_loss")
-glue_value("ar_rand", float(rel.loc["random (mean)", "ar"]))
-glue_value("llada_rand", float(rel.loc["random (mean)", "llada"]))
-glue_value("dream_rand", float(rel.loc["random (mean)", "dream"]))
-rel.rename_axis(index="策略 · strategy", columns="模型 · model").round(4)
+deep = band_spec(
+    profile,
+    d_model=d_model,
+    n_heads=n_heads,
+    seq_len=seq_len,
+    ar_steps=ar_steps,
+    llada_steps=llada_steps,
+    dream_steps=dream_steps,
+)
+if deep is not None:
+    deep_models = {s: train_ar(deep, s, cache) for s in seeds}
+    t0 = time.perf_counter()
+    band_curves, band_ver = band_study(deep_models, settings)
+    band_seconds = time.perf_counter() - t0
+    band_train_seconds = float(np.nansum([training_seconds(deep, s, cache, "ar") for s in seeds]))
+    glue_value("deep_layers", deep.backbone.n_layers)
+    glue_value("deep_N", deep.n_gates)
+    glue_value("deep_k", int(band_ver["k"].iloc[0]))
+    glue_text(
+        "deep_bands",
+        " / ".join(
+            "{" + ", ".join(str(x) for x in b) + "}" for b in layer_bands(deep.backbone.n_layers)
+        ),
+    )
+    glue_pair("deep_best", best_note_strategy(band_ver))
+    band_view = show(
+        mean_sd(
+            band_ver,
+            ["model", "strategy"],
+            ["delta_loss", "percentile_among_random", "gap_to_greedy", "auc_0_50"],
+            digits=4,
+        ),
+        ["model", "strategy"],
+    )
+else:
+    band_seconds = band_train_seconds = 0.0
+    glue_value("deep_layers", n_layers)
+    glue_value("deep_N", N)
+    glue_value("deep_k", int(ver["k"].iloc[0]))
+    glue_text(
+        "deep_bands",
+        " / ".join("{" + ", ".join(str(x) for x in b) + "}" for b in layer_bands(n_layers)),
+    )
+    glue_pair("deep_best", best_note_strategy(ver))
+    band_view = None
+glue_value("band_seconds", band_seconds)
+glue_value("band_train_seconds", band_train_seconds)
+band_view
+
+# %% [markdown] tags=["lang-zh"]
+# ### 更深的模型上的分层剪枝
+#
+# 为让分层策略有意义，我们另训练一个只用于这一比较的更深的 AR 模型（{glue:text}`deep_layers` 层 × 相同头数，
+# N = {glue:text}`deep_N`，训练设置与上面的 AR 相同，{glue:text}`n_seeds` 个种子），其深度三等分为
+# {glue:text}`deep_bands`。在留出集上剪掉 {glue:text}`deep_k` 个头（{glue:text}`prune_pct:.0f`%），
+# 比较分层、按 |IG|、按带符号 IG 与贪心剪枝（上表，种子均值 ± 标准差），按同样的判定规则：
+# {glue:md}`deep_best_zh`。训练这些模型用时 {glue:text}`band_train_seconds:.0f` 秒（首次运行时），评估用时
+# {glue:text}`band_seconds:.0f` 秒。
+
+# %% [markdown] tags=["lang-en"]
+# ### Layer bands on a deeper model
+#
+# To give the band strategy something to work with, we train a deeper AR model used only for
+# this comparison ({glue:text}`deep_layers` layers with the same number of heads,
+# N = {glue:text}`deep_N`, the AR training settings above, {glue:text}`n_seeds` seeds); its
+# depth thirds are {glue:text}`deep_bands`. Pruning {glue:text}`deep_k` heads
+# ({glue:text}`prune_pct:.0f` %) on held-out data, the table compares layer bands, |IG|, signed
+# IG and greedy pruning (mean ± sd over seeds), and by the same rule: {glue:md}`deep_best_en`.
+# Training these models took {glue:text}`band_train_seconds:.0f` s (on the first run) and
+# evaluating them {glue:text}`band_seconds:.0f` s.
+
+# %%
+patterns = T.patterns
+glue_pair("patterns", pattern_lines(patterns))
+glue_pair("pattern_verdict", pattern_verdict(patterns))
+roles = ("harmful", "useful")
+fig, axes = plt.subplots(2, 3, figsize=(13, 8))
+for j, o in enumerate(MEMBERS):
+    for i, role in enumerate(roles):
+        h, amap = T.maps[(o, role)]
+        ax = axes[i, j]
+        sns.heatmap(amap[:32, :32], ax=ax, cmap="viridis", vmin=0, square=True, cbar=True)
+        label = "最“有害” · most harmful" if role == "harmful" else "最“有用” · most useful"
+        ax.set(
+            title=f"{o} L{h // n_heads}H{h % n_heads}: {label}",
+            xlabel="键位置 · key position",
+            ylabel="查询位置 · query position",
+        )
+        ax.set_xticks([])
+        ax.set_yticks([])
+fig.tight_layout()
+glue("fig_patterns", fig, display=False)
+plt.close(fig)
+show(patterns.drop(columns=["seed"]), ["model", "role"], digits=3)
+
+# %% [markdown] tags=["lang-zh"]
+# ## 最“有害”与最“有用”的注意力头在看什么
+#
+# ```{glue:figure} fig_patterns
+# :name: fig-attr-patterns-zh
+#
+# 第一个种子中 IG 最大（上排）与 IG 最负（下排）的注意力头在代码窗口上的平均注意力图（前 32 个位置；
+# 行为查询、列为键）。扩散模型的输入是评估时实际使用的带掩码窗口。
+# ```
+#
+# {glue:md}`patterns_zh`
+#
+# {glue:md}`pattern_verdict_zh` 这只是第一个种子中的两个头，属于描述而非检验。
+
+# %% [markdown] tags=["lang-en"]
+# ## What the most "harmful" and most "useful" heads attend to
+#
+# ```{glue:figure} fig_patterns
+# :name: fig-attr-patterns-en
+#
+# Mean attention maps, over the code windows, of the head with the largest IG (top row) and
+# the most negative IG (bottom row) in the first seed (first 32 positions; rows are queries,
+# columns keys). The diffusion models see the masked windows the loss is evaluated on.
+# ```
+#
+# {glue:md}`patterns_en`
+#
+# {glue:md}`pattern_verdict_en` These are two heads of the first seed: a description, not a
+# test.
+
+# %%
+rel = across_seeds(ver[["model", "strategy", "seed", "rel_delta_loss"]], ["model", "strategy"])
+rel = rel[rel["strategy"] == "random_mean"].set_index("model")
+for o in MEMBERS:
+    glue_value(f"{o}_rand", float(rel.loc[o, "rel_delta_loss"]))
+    glue_value(f"{o}_rand_sd", float(rel.loc[o, "rel_delta_loss_sd"]))
+extra = [("band_model_training", band_train_seconds), ("band_model", band_seconds)]
+timing_all = pd.concat([T.timing, pd.DataFrame([{"stage": k, "seconds": v} for k, v in extra])])
+glue_pair("time", time_lines(timing_all, train_seconds))
+glue_value("train_seconds", train_seconds)
+glue_value("analysis_seconds", float(timing_all["seconds"].sum() - band_train_seconds))
+timing = timing_all.groupby("stage", sort=False)["seconds"].sum().reset_index()
+show(timing, ["stage"], digits=1)
 
 # %% [markdown] tags=["lang-zh"]
 # ## 自回归与掩码扩散的比较
 #
 # 两类模型的损失不能直接比较（AR 为精确的负对数似然，扩散模型为其变分上界），因此只比较相对变化。
-# 随机剪掉 {glue:text}`prune_pct:.0f`% 的注意力头后，留出集损失的平均相对变化为：
-# AR {glue:text}`ar_rand:+.2%`，LLaDA {glue:text}`llada_rand:+.2%`，Dream {glue:text}`dream_rand:+.2%`。
+# 随机剪掉 {glue:text}`prune_pct:.0f`% 的注意力头后，留出集损失的平均相对变化（种子均值 ± 标准差）为：
+# AR {glue:text}`ar_rand:+.2%` ± {glue:text}`ar_rand_sd:.2%`，LLaDA {glue:text}`llada_rand:+.2%` ±
+# {glue:text}`llada_rand_sd:.2%`，Dream {glue:text}`dream_rand:+.2%` ± {glue:text}`dream_rand_sd:.2%`。
+#
+# ## 时间花在哪里
+#
+# 训练三类模型（首次运行时；之后从缓存读取）用时 {glue:text}`train_seconds:.0f` 秒，更深的分层模型另用
+# {glue:text}`band_train_seconds:.0f` 秒；分析（含更深模型的评估）用时
+# {glue:text}`analysis_seconds:.0f` 秒。耗时最多的几项：{glue:md}`time_zh`。各项成本都与损失行数成正比
+# （扩散模型每个窗口 {glue:text}`noise_draws` 行），这决定了本章的窗口数与种子数。
 
 # %% [markdown] tags=["lang-en"]
 # ## Autoregressive vs masked diffusion
 #
 # The losses of the two model families are not comparable (an exact NLL for AR, a variational
 # bound for the diffusion models), so we compare only relative changes. Pruning a random
-# {glue:text}`prune_pct:.0f` % of the heads changes the held-out loss by, on average,
-# {glue:text}`ar_rand:+.2%` for AR, {glue:text}`llada_rand:+.2%` for LLaDA and
-# {glue:text}`dream_rand:+.2%` for Dream.
+# {glue:text}`prune_pct:.0f` % of the heads changes the held-out loss by, on average (mean ± sd
+# over seeds), {glue:text}`ar_rand:+.2%` ± {glue:text}`ar_rand_sd:.2%` for AR,
+# {glue:text}`llada_rand:+.2%` ± {glue:text}`llada_rand_sd:.2%` for LLaDA and
+# {glue:text}`dream_rand:+.2%` ± {glue:text}`dream_rand_sd:.2%` for Dream.
+#
+# ## Where the time goes
+#
+# Training the three families (on the first run; later runs read the cache) took
+# {glue:text}`train_seconds:.0f` s, the deeper band models another
+# {glue:text}`band_train_seconds:.0f` s, and the analysis (the deeper models' evaluation
+# included) {glue:text}`analysis_seconds:.0f` s. The largest items: {glue:md}`time_en`.
+# Every cost is proportional to the number of loss rows ({glue:text}`noise_draws` per window for
+# the diffusion models), which is what sets this chapter's window and seed counts.
 
 # %% [markdown] tags=["lang-zh"]
 # ## 小结
 #
 # - **符号问题。** {glue:md}`sign_verdict_zh`
-# - **剪枝策略。** 剪掉 {glue:text}`prune_pct:.0f`% 的注意力头时，笔记的三种策略中{glue:md}`best_zh`
-#   （与随机子集及贪心剪枝的比较见上表）。
+# - **与其他分数的一致性。** IG 与 −LOO 的秩相关（种子均值）介于 {glue:text}`rho_loo_min:.2f` 与
+#   {glue:text}`rho_loo_max:.2f` 之间；精确 Shapley 的比较：{glue:md}`exact_zh`
+# - **掩码噪声。** {glue:md}`noise_zh`
+# - **剪枝策略。** 剪掉 {glue:text}`prune_pct:.0f`% 的注意力头时，{glue:md}`best_zh`。
 # - **自回归与掩码扩散。** 随机剪掉 {glue:text}`prune_pct:.0f`% 的注意力头后，留出集损失的平均相对变化为
 #   AR {glue:text}`ar_rand:+.2%`、LLaDA {glue:text}`llada_rand:+.2%`、Dream {glue:text}`dream_rand:+.2%`。
-# - 本章每个模型只用一个种子训练，上述结论在种子间的波动尚未估计。
+# - 以上均基于每类 {glue:text}`n_seeds` 个训练种子、{glue:text}`n_windows` 个归因窗口的小模型；
+#   种子少、窗口少使区间较宽。
 
 # %% [markdown] tags=["lang-en"]
 # ## Summary
 #
 # - **The sign question.** {glue:md}`sign_verdict_en`
-# - **Pruning strategies.** When {glue:text}`prune_pct:.0f` % of the heads are pruned, among
-#   the three strategies of Note 5, {glue:md}`best_en` (the comparison with random subsets and
-#   greedy pruning is in the verification table above).
+# - **Agreement with the other scores.** The seed-mean rank correlation of IG with −LOO ranges
+#   from {glue:text}`rho_loo_min:.2f` to {glue:text}`rho_loo_max:.2f`; against exact Shapley:
+#   {glue:md}`exact_en`
+# - **Masking noise.** {glue:md}`noise_en`
+# - **Pruning strategies.** When {glue:text}`prune_pct:.0f` % of the heads are pruned,
+#   {glue:md}`best_en`.
 # - **Autoregressive vs masked diffusion.** Pruning a random {glue:text}`prune_pct:.0f` % of
 #   the heads changes the held-out loss by, on average, {glue:text}`ar_rand:+.2%` for AR,
 #   {glue:text}`llada_rand:+.2%` for LLaDA and {glue:text}`dream_rand:+.2%` for Dream.
-# - Each model is trained with one seed here, so the seed-to-seed spread of these conclusions
-#   is not yet estimated.
+# - All of this rests on small models with {glue:text}`n_seeds` training seeds per family and
+#   {glue:text}`n_windows` attribution windows; few seeds and windows make the intervals wide.
+
+# %% [markdown] tags=["lang-zh"]
+# ## 试一试
+#
+# ```bash
+# ptlab run attribution -p n_seeds=5                    # 更多种子
+# ptlab run attribution -p noise_draws=8 -p n_windows=32  # 更多噪声分层与窗口
+# ptlab run attribution -p exact_members=ar,llada,dream   # 三个模型都算精确 Shapley
+# ptlab run attribution --profile full                  # M 模型（6 层 × 8 头）
+# ```
+
+# %% [markdown] tags=["lang-en"]
+# ## Try
+#
+# ```bash
+# ptlab run attribution -p n_seeds=5                    # more seeds
+# ptlab run attribution -p noise_draws=8 -p n_windows=32  # more noise strata and windows
+# ptlab run attribution -p exact_members=ar,llada,dream   # exact Shapley for every member
+# ptlab run attribution --profile full                  # the M model (6 layers x 8 heads)
+# ```

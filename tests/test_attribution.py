@@ -1,7 +1,11 @@
 """Integrated Gradients on head gates: completeness, captum == hand quadrature, determinism,
-the b → 1 limit, pruning helpers and bad input."""
+the b → 1 limit, stratified noise, exact and sampled Shapley, iterative Michel pruning, the
+bootstrap of sign fractions, attention patterns, pruning helpers and bad input."""
 
 from __future__ import annotations
+
+import itertools
+import math
 
 import numpy as np
 import pytest
@@ -61,7 +65,7 @@ def test_per_example_mean_is_ig_of_mean_loss(trained):
     m, es = trained
     per = sc.integrated_gradients(m, es, 0.0, 8, per_example=True)
     glob = sc.integrated_gradients(m, es, 0.0, 8)
-    assert per.shape == (8, 4) and glob.shape == (4,)
+    assert per.shape == (8, 4) and glob.shape == (4,)  # per window: its draws averaged
     np.testing.assert_allclose(per.mean(0), glob, rtol=1e-6)
 
 
@@ -69,7 +73,7 @@ def test_masked_diffusion_loss_is_bitwise_repeatable(trained):
     m, es = trained
     g = torch.tensor([0.2, 0.7, 1.0, 0.4])
     assert loss_at(m, es, g) == loss_at(m, es, g)
-    again = fixed_noise(es.tokens, m.cfg.objective)
+    again = fixed_noise(es.tokens[:: es.draws], m.cfg.objective)  # the windows, drawn again
     assert loss_at(m, again, g) == loss_at(m, es, g)
 
 
@@ -140,8 +144,8 @@ def test_strategies_and_bands():
 
 def test_sequence_losses_shapes(trained):
     m, es = trained
-    out = gated_losses(m, torch.ones(8, 4), *es.args)
-    assert out.shape == (8,) and torch.isfinite(out).all()
+    out = gated_losses(m, torch.ones(len(es), 4), *es.args)  # one row per window and draw
+    assert out.shape == (len(es),) and torch.isfinite(out).all()
 
 
 def test_every_score_has_one_shape(trained):
@@ -194,3 +198,248 @@ def test_public_api():
 
     m = build_model(SPEC.model_config("ar"))
     assert integrated_gradients(m, eval_set("code", 2, m), n_steps=2).shape == (m.cfg.n_gates,)
+
+
+# --- stratified noise --------------------------------------------------------------------
+
+
+def test_stratum_counts_are_a_stratified_sample_of_the_uniform_count():
+    n, K = 12, 4
+    for u in (1e-9, 0.3, 0.999):
+        counts = sc_counts(n, K, u)
+        # one count in each stratum ((k−1)n/K, kn/K]
+        assert all((k * n / K) < c <= ((k + 1) * n / K) for k, c in enumerate(counts))
+    # over u ~ U(0, 1) the stratified mean of f(l) equals the mean of f over l = 1..n
+    f = np.log1p(np.arange(1, n + 1) ** 1.5)
+    us = (np.arange(4000) + 0.5) / 4000
+    strat = np.mean([f[sc_counts(n, K, u) - 1].mean() for u in us])
+    assert strat == pytest.approx(f.mean(), rel=1e-3)
+
+
+def sc_counts(n, K, u):
+    from ptlab.attribution.losses import stratum_counts
+
+    return stratum_counts(n, K, u)
+
+
+@pytest.mark.parametrize("objective", ["masked_diffusion", "shifted_masked_diffusion"])
+def test_stratified_rows_mask_exact_counts_and_score_a_constant_loss_exactly(objective):
+    from ptlab.attribution.losses import stratified_noise, stratum_counts
+
+    B, T, K = 3, 16, 4
+    shifted = objective == "shifted_masked_diffusion"
+    t, mask = stratified_noise((B, T), K, seed=5, shifted=shifted)
+    n = T - 1 if shifted else T
+    assert mask.shape == (B * K, T) and t.shape == (B * K,)
+    counts = mask.sum(1).numpy()
+    np.testing.assert_allclose(t.numpy(), counts / n, rtol=1e-6)
+    for b in range(B):  # one count per stratum for every window
+        c = counts[b * K : (b + 1) * K]
+        assert all((k * n / K) < x <= math.ceil((k + 1) * n / K) for k, x in enumerate(c))
+    if shifted:
+        assert not mask[:, 0].any()
+    assert stratum_counts(n, K, 0.5).sum() > 0
+    # logits all zero: cross-entropy ln V at every position; weight n/l_k on l_k masked
+    # positions divided by n gives exactly ln V per row (Bernoulli masks would not)
+    m = build_model(SPEC.model_config("llada").replace(objective=objective))
+    torch.nn.init.zeros_(m.lm_head.weight)
+    toks = data.get_batch(
+        data.load_corpus().tokens("attribution"),
+        seed=3,
+        step=0,
+        batch_size=B,
+        seq_len=m.cfg.seq_len - 1,
+    )
+    es = fixed_noise(toks, objective, draws=K)
+    assert len(es) == B * K and es.n_windows == B
+    rows = gated_losses(m, None, *es.args)
+    np.testing.assert_allclose(rows.detach().numpy(), math.log(data.VOCAB_SIZE), rtol=1e-5)
+
+
+def test_a_second_noise_seed_changes_the_masks_not_the_windows(trained):
+    m, es = trained
+    if es.t is None:
+        pytest.skip("the causal loss has no noise")
+    other = fixed_noise(es.tokens[:: es.draws], m.cfg.objective, seed=99, draws=es.draws)
+    assert torch.equal(other.tokens, es.tokens) and not torch.equal(other.mask, es.mask)
+
+
+# --- Shapley -----------------------------------------------------------------------------
+
+
+def _brute_force_shapley(m, es):
+    N = m.cfg.n_gates
+    v = {}
+    for bits in itertools.product((0, 1), repeat=N):
+        v[bits] = loss_at(m, es, torch.tensor(bits, dtype=torch.float32))
+    phi = np.zeros(N)
+    for h in range(N):
+        for bits, value in v.items():
+            if bits[h]:
+                continue
+            s = sum(bits)
+            with_h = tuple(1 if i == h else b for i, b in enumerate(bits))
+            w = math.factorial(s) * math.factorial(N - s - 1) / math.factorial(N)
+            phi[h] += w * (v[with_h] - value)
+    return phi
+
+
+def test_exact_shapley_equals_the_brute_force_formula_and_is_efficient(trained):
+    m, es = trained
+    exact = sc.shapley_exact(m, es)
+    np.testing.assert_allclose(exact, _brute_force_shapley(m, es), atol=2e-5)
+    total = loss_at(m, es) - loss_at(m, es, torch.zeros(m.cfg.n_gates))
+    assert exact.sum() == pytest.approx(total, abs=1e-5)
+
+
+def test_all_permutations_give_the_exact_shapley_values(trained):
+    m, es = trained
+    N = m.cfg.n_gates
+    perms = np.array(list(itertools.permutations(range(N))))
+    per = sc.shapley_permutations(m, es, perms)
+    assert per.shape == (es.n_windows, N)
+    np.testing.assert_allclose(per.mean(0), sc.shapley_exact(m, es), atol=2e-5)
+
+
+def test_shapley_from_values_on_a_known_game():
+    # v(S) = Σ_{h∈S} c_h + d·[0,1 ∈ S]: φ = c, plus d/2 for heads 0 and 1
+    c, d = np.array([0.5, -1.0, 2.0]), 0.6
+    v = np.array([sum(c[h] for h in range(3) if m >> h & 1) + d * (m & 3 == 3) for m in range(8)])
+    np.testing.assert_allclose(sc.shapley_from_values(v), c + np.array([d / 2, d / 2, 0]))
+
+
+# --- pruning -----------------------------------------------------------------------------
+
+
+def test_iterative_michel_removes_the_least_important_remaining_head_each_step(trained):
+    m, es = trained
+    N = m.cfg.n_gates
+    order = pr.michel_iterative(m, es)
+    assert sorted(order) == list(range(N))
+    assert order[0] == int(np.argmin(sc.michel(m, es)))
+    gates = torch.ones(N)
+    for h in order:  # recomputed on the pruned model, independently of michel_iterative
+        remaining = np.flatnonzero(gates.numpy())
+        grads = np.abs(sc.gradients_at(m, es, gates)).mean(0) * gates.numpy()
+        per = grads.reshape(m.cfg.n_layers, -1)
+        imp = (per / np.maximum(np.linalg.norm(per, axis=1, keepdims=True), 1e-12)).ravel()
+        assert h == remaining[np.argmin(imp[remaining])]
+        gates[h] = 0
+
+
+# --- bootstrap and correlations ----------------------------------------------------------
+
+
+def test_sign_fraction_bootstrap():
+    from ptlab.attribution.study import ci, sign_fractions
+
+    rng = np.random.default_rng(0)
+    # 3 clearly negative heads, 1 clearly positive, 2 whose sign depends on the windows
+    centre = np.array([-1.0, -1.0, -1.0, 1.0, 0.0, 0.0])
+    per = centre + rng.normal(0, 0.5, (40, 6))
+    fr = sign_fractions(per, n_boot=500)
+    assert fr["frac_negative"].shape == (500,)
+    lo, hi = ci(fr["frac_negative"])
+    assert 3 / 6 <= lo <= hi <= 5 / 6 and hi > lo  # the two sign-less heads widen it
+    np.testing.assert_allclose(fr["frac_negative"] + fr["frac_positive"], 1.0)
+    fixed = sign_fractions(np.tile(centre[:4], (10, 1)), n_boot=50)
+    assert set(fixed["frac_negative"]) == {0.75}
+
+
+def test_rowwise_spearman_matches_scipy():
+    from scipy import stats
+
+    from ptlab.attribution.study import spearman_rows
+
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(5, 16)), rng.normal(size=(5, 16))
+    b[0] = a[0] ** 3  # monotone: ρ = 1
+    got = spearman_rows(a, b)
+    want = [stats.spearmanr(x, y)[0] for x, y in zip(a, b, strict=True)]
+    np.testing.assert_allclose(got, want, atol=1e-12)
+    assert got[0] == pytest.approx(1.0)
+
+
+def test_seed_summaries():
+    import pandas as pd
+
+    from ptlab.attribution.study import across_seeds, seed_ci
+
+    t = pd.DataFrame({"model": ["ar"] * 3, "seed": [0, 1, 2], "x": [1.0, 2.0, 4.0]})
+    s = across_seeds(t, ["model"]).iloc[0]
+    assert s["x"] == pytest.approx(7 / 3) and s["x_sd"] == pytest.approx(np.std([1, 2, 4], ddof=1))
+    assert s["seeds"] == 3
+    boot = pd.DataFrame(
+        {
+            "model": "ar",
+            "seed": np.repeat([0, 1], 100),
+            "quantity": "q",
+            "replicate": np.tile(np.arange(100), 2),
+            "value": np.r_[np.zeros(100), np.ones(100)],
+        }
+    )
+    row = seed_ci(boot, "q").iloc[0]
+    assert row["ci_low"] == pytest.approx(0.5) and row["ci_high"] == pytest.approx(0.5)
+
+
+# --- attention patterns and the family ---------------------------------------------------
+
+
+def test_attention_probabilities_reproduce_the_model_attention(trained):
+    from ptlab.attribution.patterns import attention_probabilities, pattern_summary
+
+    m, es = trained
+    probs = attention_probabilities(m, es, layer=1)
+    R, T = len(es), es.tokens.shape[1] - (m.cfg.objective == "causal")  # the model's input
+    assert probs.shape == (R, m.cfg.n_heads, T, T)
+    torch.testing.assert_close(probs.sum(-1), torch.ones(R, m.cfg.n_heads, T))
+    upper = probs.triu(1).abs().max()
+    assert (upper == 0) if m.cfg.objective == "causal" else (upper > 0)
+    summary = pattern_summary(probs[:, 0])
+    assert 0 <= summary["to_previous"] <= 1 and summary["mean_distance"] >= 0
+    # a head attending only to the previous position
+    prev = torch.zeros(1, 4, 4)
+    prev[0, 0, 0] = 1
+    prev[0, torch.arange(1, 4), torch.arange(3)] = 1
+    s = pattern_summary(prev)
+    assert s["to_previous"] == 1 and s["to_self"] == 0.25 and s["mean_distance"] == 0.75
+    assert s["to_next"] == 0
+
+
+def test_equal_token_budgets():
+    for profile in ("smoke", "quick", "full"):
+        spec = FamilySpec.from_profile(profile)
+        assert len({spec.tokens(o) for o in MEMBERS}) == 1, profile
+        assert spec.dream_from + spec.steps[2] == spec.steps[0]
+    with pytest.raises(Exception, match="dream_steps"):
+        FamilySpec.from_profile("smoke", ar_steps=10, dream_steps=10)
+
+
+def test_a_strategy_wins_only_beyond_the_seed_spread():
+    import pandas as pd
+
+    from ptlab.attribution.verdicts import best_note_strategy
+
+    def table(gaps):  # abs_ig's ΔL is 1.0 in every seed; the others are 1.0 + gap
+        rows = []
+        for seed, g in enumerate(gaps):
+            for name, dl in (("abs_ig", 1.0), ("signed_ig", 1.0 + g), ("layer_bands", 1.5)):
+                rows.append({"model": "ar", "seed": seed, "strategy": name, "delta_loss": dl})
+        return pd.DataFrame(rows)
+
+    assert "abs_ig wins" in best_note_strategy(table([0.20, 0.21, 0.19]))[1]
+    noisy = best_note_strategy(table([0.3, -0.05, 0.2]))[1]  # signed_ig better in one seed
+    assert "does not win" in noisy and "signed_ig" in noisy and "layer_bands" not in noisy
+
+
+def test_the_band_model_is_deeper_where_the_main_model_is_shallow():
+    from ptlab.attribution.family import band_spec
+
+    deep = band_spec("quick")
+    assert (
+        deep.backbone.n_layers == 6
+        and deep.backbone.n_heads == FamilySpec.from_profile("quick").backbone.n_heads
+    )
+    assert [len(b) for b in pr.layer_bands(6)] == [2, 2, 2]
+    assert band_spec("full") is None  # the M model: 6 layers x 8 heads already
+    assert FamilySpec.from_profile("full").n_gates == 48

@@ -41,7 +41,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             eval_batch_size=16,
         ),
         # 16 windows a batch (not 8): at 30 steps the heads must matter for the attribution
-        "attribution": dict(model={}, train=dict(batch_size=16), steps=(30, 30, 20)),
+        "attribution": dict(model={}, train=dict(batch_size=16), steps=(30, 30, 20), band_layers=3),
         "residual": dict(model=dict(n_layers=3), train={}),
         # every code path of the circuits study in seconds: "solved" and the target are loose
         "circuits": dict(
@@ -73,9 +73,12 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             eval_batches=8,
             eval_batch_size=32,
         ),
-        # 4 layers so that the layer bands of Note 5 are not single heads; LLaDA gets 1.5x the AR
-        # steps (a masked-diffusion loss sees ~half the targets), Dream 0.5x on top of AR
-        "attribution": dict(model=dict(n_layers=4), train={}, steps=(1000, 1500, 500)),
+        # 4 layers x 4 heads (N = 16: exact Shapley is 2^16 forwards); equal token budgets,
+        # Dream's 300 adaptation steps start from the AR run at step 300; 3 seeds of the three
+        # members fit the chapter's 20 minutes (README, "Performance")
+        # band_layers: a deeper AR model (6 x 4 heads, N = 24) only for the layer-band strategy,
+        # whose depth thirds are {0, 1} / {2, 3} / {4, 5} (at 4 layers they are single layers)
+        "attribution": dict(model=dict(n_layers=4), train={}, steps=(600, 600, 300), band_layers=6),
         # cross-layer connections need depth: 4 layers (the brief's tier 1 uses 6, too slow for
         # every variant x 2 seeds in 20 min on 2 cores; measured in the residual chapter)
         "residual": dict(model=dict(n_layers=4), train=dict(steps=300, eval_every=60)),
@@ -116,7 +119,14 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             eval_batches=32,
             eval_batch_size=64,
         ),
-        "attribution": dict(model={}, train={}, steps=(5000, 7500, 2500)),
+        # the brief's M model (6 layers x 8 heads, d 128, N = 48): depth thirds of 2 layers make
+        # the layer bands meaningful; equal budgets, Dream adapting for the last 2500 steps
+        "attribution": dict(
+            model=dict(d_model=128, n_layers=6, n_heads=8, seq_len=128),
+            train={},
+            steps=(5000, 5000, 2500),
+            band_layers=0,  # the M model's own thirds hold two layers: no extra model
+        ),
         "residual": dict(model=dict(n_layers=8), train={}),
         # the brief's larger setup (a GPU): 4 layers, AbsTopK 1/4, no position embedding
         "circuits": dict(

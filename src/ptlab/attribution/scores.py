@@ -1,9 +1,9 @@
 """Head scores on the gates: Integrated Gradients (captum), Michel et al.'s first-order
-importance, leave-one-out ablation and sampled Shapley values.
+importance, leave-one-out ablation, sampled and exact Shapley values.
 
 Every score has one shape, like captum's ``attribute``: ``score(model, es, **options)`` returns
-an array [N] over the ``model.cfg.n_gates`` head gates (per window [B, N] where a flag asks;
-IG's completeness gap only when asked).
+an array [N] over the ``model.cfg.n_gates`` head gates (per window [W, N] with
+``per_example=True``: a window's noise draws are averaged; IG's completeness gap only when asked).
 
 Sign convention (the lab's Note 5, book/en/notes.md): the loss is attributed, so IG_h < 0 means
 opening head h lowers the loss ("useful") and IG_h > 0 that it raises it along the path ("harmful").
@@ -11,9 +11,11 @@ opening head h lowers the loss ("useful") and IG_h > 0 that it raises it along t
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
-from captum.attr import IntegratedGradients, ShapleyValueSampling
+from captum.attr import IntegratedGradients
 
 from ptlab.attribution.losses import EvalSet, gated_losses, losses_at_many
 
@@ -51,8 +53,9 @@ def integrated_gradients(
     """IG of the model's loss on the windows w.r.t. all head gates, path b·1 → 1
     (Sundararajan et al. 2017, arXiv 1703.01365).
 
-    Returns ig [N] (or [B, N] with ``per_example``); with ``return_convergence_delta`` also
-    delta = Σ IG − (L(1) − L(b)), the completeness gap (a float, or [B]). All heads in one pass
+    Returns ig [N] (or [W, N] per window with ``per_example``); with
+    ``return_convergence_delta`` also delta = Σ IG − (L(1) − L(b)), the completeness gap (a
+    float, or [W]). All heads in one pass
     of n_steps batched forward/backward evaluations: each window gets its own gate row, so
     backpropagating the summed per-window losses yields every window's gradient at once.
     """
@@ -73,6 +76,7 @@ def integrated_gradients(
         return_convergence_delta=True,
     )
     attr, delta = attr.detach().cpu().numpy(), delta.detach().cpu().numpy()
+    attr, delta = es.per_window(attr), es.per_window(delta)
     if not per_example:
         attr, delta = attr.mean(axis=0), float(delta.mean())
     return (attr, delta) if return_convergence_delta else attr
@@ -93,51 +97,123 @@ def integrated_gradients_manual(
     return ((1 - baseline) * total).mean(dim=0).numpy()
 
 
-def gradients_at_ones(model, es: EvalSet) -> np.ndarray:
-    """Per-window ∂L/∂a_h at a = 1, [B, N] (Michel's ξ gradient, one backward)."""
+def gradients_at(model, es: EvalSet, gates: torch.Tensor | None = None) -> np.ndarray:
+    """Per-row ∂L/∂a_h at the gates [N] (default: all ones), [R, N]: one backward."""
     _needs_noise(model, es)
     model.eval()
-    a = torch.ones(len(es), model.cfg.n_gates, requires_grad=True)
+    g = torch.ones(model.cfg.n_gates) if gates is None else gates.float()
+    a = g.expand(len(es), -1).clone().requires_grad_(True)
     gated_losses(model, a, *es.args).sum().backward()
     return a.grad.detach().numpy()
 
 
-def michel(model, es: EvalSet, *, signed: bool = False, layer_norm: bool = True) -> np.ndarray:
+def gradients_at_ones(model, es: EvalSet) -> np.ndarray:
+    """Per-row ∂L/∂a_h at a = 1, [R, N] (Michel's ξ gradient, one backward)."""
+    return gradients_at(model, es)
+
+
+def layer_normalised(importance: np.ndarray, n_layers: int, active=None) -> np.ndarray:
+    """Michel's l2 normalisation within each layer, over the ``active`` heads (default all)."""
+    x = importance * (1.0 if active is None else active)
+    per = x.reshape(n_layers, -1)
+    norms = np.maximum(np.linalg.norm(per, axis=1, keepdims=True), 1e-12)
+    return (per / norms).reshape(-1)
+
+
+def michel(
+    model,
+    es: EvalSet,
+    *,
+    signed: bool = False,
+    layer_norm: bool = True,
+    gates: torch.Tensor | None = None,
+    per_example: bool = False,
+) -> np.ndarray:
     """Michel et al. 2019 (arXiv 1905.10650): I_h = E_x |∂L/∂ξ_h|, l2-normalised per layer;
-    ``signed`` gives the plain mean gradient E_x ∂L/∂ξ_h instead (IG's b → 1 limit)."""
-    grads = gradients_at_ones(model, es)
+    ``signed`` gives the plain mean gradient E_x ∂L/∂ξ_h instead (IG's b → 1 limit).
+    ``gates`` [N] evaluates at a pruned model (heads at 0 are left out of the normalisation);
+    ``per_example`` returns the per-window mean of |∂L/∂ξ| (signed: of ∂L/∂ξ), unnormalised."""
+    grads = gradients_at(model, es, gates)
+    if per_example:
+        return es.per_window(grads if signed else np.abs(grads))
     if signed:
         return grads.mean(axis=0)
     absolute = np.abs(grads).mean(axis=0)
     if not layer_norm:
         return absolute
-    per = absolute.reshape(model.cfg.n_layers, -1)
-    norms = np.maximum(np.linalg.norm(per, axis=1, keepdims=True), 1e-12)
-    return (per / norms).reshape(-1)
+    active = None if gates is None else (gates.numpy() != 0).astype(float)
+    return layer_normalised(absolute, model.cfg.n_layers, active)
 
 
-def leave_one_out(model, es: EvalSet) -> np.ndarray:
-    """Δ_h = L(1 − e_h) − L(1) for every head (> 0: removing the head hurts)."""
+def leave_one_out(model, es: EvalSet, *, per_example: bool = False) -> np.ndarray:
+    """Δ_h = L(1 − e_h) − L(1) for every head (> 0: removing the head hurts); [W, N] per
+    window with ``per_example``."""
     N = model.cfg.n_gates
     rows = torch.ones(N + 1, N)
     rows[1:] -= torch.eye(N)
-    L = losses_at_many(model, es, rows)
-    return (L[1:] - L[0]).numpy()
+    L = losses_at_many(model, es, rows, per_window=True)  # [N + 1, W]
+    delta = (L[1:] - L[0]).numpy().T  # [W, N]
+    return delta if per_example else delta.mean(axis=0)
 
 
-def shapley_sampled(model, es: EvalSet, n_permutations: int = 50, seed: int = 0) -> np.ndarray:
-    """Shapley values of the heads for v(S) = L(gates = 1_S), by captum's permutation sampling.
+def shapley_permutations(model, es: EvalSet, perms: np.ndarray) -> np.ndarray:
+    """Per-window Shapley estimate [W, N] from the given orders [P, N] of v(S) = L(1_S):
+    the mean over orders of each head's marginal contribution when it joins its predecessors.
+    Σ_h φ_h = L(1) − L(0) per window and per order."""
+    P, N = perms.shape
+    prefix = torch.zeros(P, N + 1, N)
+    for p, order in enumerate(perms):
+        for j in range(N):
+            prefix[p, j + 1 :, int(order[j])] = 1.0
+    L = losses_at_many(model, es, prefix.reshape(-1, N), per_window=True)
+    L = L.view(P, N + 1, -1).numpy()  # [P, N + 1, W]
+    marginal = L[:, 1:] - L[:, :-1]  # [P, N, W]: the j-th head of each order
+    phi = np.zeros((P, N, L.shape[2]))
+    phi[np.arange(P)[:, None], perms] = marginal
+    return phi.mean(axis=0).T
+
+
+def shapley_sampled(
+    model, es: EvalSet, n_permutations: int = 50, seed: int = 0, *, per_example: bool = False
+) -> np.ndarray:
+    """Shapley values of the heads for v(S) = L(gates = 1_S), by permutation sampling
+    (Castro et al. 2009): n_permutations uniform orders, all prefixes of each in one batch.
 
     Σ φ = L(1) − L(0) per permutation, the same total as IG with baseline 0.
     """
     N = model.cfg.n_gates
-    torch.manual_seed(seed)
-    sv = ShapleyValueSampling(lambda gates: losses_at_many(model, es, gates))  # [k, N] → [k]
-    phi = sv.attribute(
-        torch.ones(1, N),
-        baselines=0.0,
-        n_samples=n_permutations,
-        perturbations_per_eval=1,
-        show_progress=False,
-    )
-    return phi[0].numpy()
+    rng = np.random.default_rng(seed)
+    perms = np.stack([rng.permutation(N) for _ in range(n_permutations)])
+    phi = shapley_permutations(model, es, perms)
+    return phi if per_example else phi.mean(axis=0)
+
+
+def subset_values(model, es: EvalSet, chunk: int = 256) -> np.ndarray:
+    """v(S) = L(gates = 1_S) for all 2^N subsets, indexed by the bit mask of S (bit h: head h)."""
+    N = model.cfg.n_gates
+    idx = torch.arange(2**N)
+    rows = ((idx[:, None] >> torch.arange(N)[None, :]) & 1).float()  # [2^N, N]
+    return losses_at_many(model, es, rows, chunk=chunk).double().numpy()
+
+
+def shapley_from_values(v: np.ndarray) -> np.ndarray:
+    """Exact Shapley values from all 2^N subset values (bit-mask indexed):
+    φ_h = Σ_{S ∌ h} |S|! (N − |S| − 1)! / N! · (v(S ∪ h) − v(S))."""
+    N = int(np.log2(len(v)))
+    idx = np.arange(2**N)
+    size = np.array([bin(i).count("1") for i in range(2**N)])
+    weight = np.array([math.factorial(s) * math.factorial(N - s - 1) for s in range(N)])
+    weight = weight / math.factorial(N)
+    phi = np.empty(N)
+    for h in range(N):
+        without = idx[(idx >> h) & 1 == 0]
+        phi[h] = float((weight[size[without]] * (v[without | (1 << h)] - v[without])).sum())
+    return phi
+
+
+def shapley_exact(model, es: EvalSet, chunk: int = 256) -> np.ndarray:
+    """Exact Shapley values [N] of v(S) = L(1_S): all 2^N gate subsets in batched forwards
+    (N = 16: 65,536 subsets). Σ φ = L(1) − L(0) exactly (efficiency)."""
+    if model.cfg.n_gates > 20:
+        raise ValueError(f"exact Shapley enumerates 2^N subsets; N = {model.cfg.n_gates} > 20")
+    return shapley_from_values(subset_values(model, es, chunk))
