@@ -192,6 +192,17 @@ class Block(nn.Module):
         return base + a + self.ffn(x)
 
 
+def init_backbone(model: nn.Module) -> None:
+    """The decoder's initialisation: every Linear N(0, init_std), RMSNorm gains 1, the embedding
+    N(0, 1); shared by PTLM and the residual variants so their backbones start bit-identical."""
+    for mod in model.modules():
+        if isinstance(mod, nn.Linear):
+            nn.init.normal_(mod.weight, std=model.cfg.init_std)
+        elif isinstance(mod, Norm) and mod.rms:
+            nn.init.ones_(mod.weight)
+    nn.init.normal_(model.embed.weight, std=1.0)
+
+
 class PTLM(nn.Module):
     """Embedding -> n_layers block applications -> N -> LM head; logits [B, T, vocab]."""
 
@@ -209,12 +220,7 @@ class PTLM(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        for mod in self.modules():
-            if isinstance(mod, nn.Linear):
-                nn.init.normal_(mod.weight, std=self.cfg.init_std)
-            elif isinstance(mod, Norm) and mod.rms:
-                nn.init.ones_(mod.weight)
-        nn.init.normal_(self.embed.weight, std=1.0)
+        init_backbone(self)
 
     def _gates(self, head_gates: torch.Tensor | None, B: int) -> torch.Tensor | None:
         if head_gates is None:

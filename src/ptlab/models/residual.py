@@ -86,7 +86,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ptlab.models.config import SWITCHES, ConfigError, ModelConfig
-from ptlab.models.model import FFN, Norm, Rope
+from ptlab.models.model import FFN, Norm, Rope, init_backbone
 
 # --- the variant tables ----------------------------------------------------------------------
 
@@ -365,13 +365,8 @@ class ResidualLM(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """PTLM.reset_parameters for the backbone (same order, same std), then the connections."""
-        for mod in self.modules():
-            if isinstance(mod, nn.Linear):
-                nn.init.normal_(mod.weight, std=self.cfg.init_std)
-            elif isinstance(mod, Norm) and mod.rms:
-                nn.init.ones_(mod.weight)
-        nn.init.normal_(self.embed.weight, std=1.0)
+        """PTLM's backbone initialisation (``init_backbone``), then the connections."""
+        init_backbone(self)
         self.connections.reset_parameters()  # after any backbone re-init (DenseFormer's warning)
 
     def forward(self, tokens: torch.Tensor, head_gates: torch.Tensor | None = None):
