@@ -51,12 +51,6 @@ def replicate_subset(rows: list[dict], fraction: float = 0.1, seed: int = 0) -> 
     return [rows[i] for i in sorted(pick)]
 
 
-def replicate_groups(df: pd.DataFrame, metric: str = "eval/loss") -> pd.DataFrame:
-    """The configs of ``df`` (ok runs, one row per run_id) with ≥ 2 runs: config, n, mean, sd."""
-    noise = seed_noise(df.drop_duplicates("run_id"), metric)
-    return noise[noise["n"] >= 2].reset_index(drop=True)
-
-
 def heteroscedasticity(df: pd.DataFrame, metric: str = "eval/loss") -> dict:
     """Do the replicated configs share one seed variance? Brown–Forsythe across the configs
     with ≥ 2 runs: statistic, p_value, and the largest / smallest sd (sd_ratio)."""
