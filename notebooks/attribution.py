@@ -457,7 +457,9 @@ show(
 # 因此“平均为正”要么来自非零基线（笔记五提议尝试的 b = 0.3：ΣIG = L(1) − L(0.3)，而 L(0.3) 可能低于
 # L(1)），要么来自损失并非门控的确定性函数（每次评估都重新采样掩码噪声）。本次数据中（种子均值 ± 标准差）：
 #
-# {glue:md}`sign_zh`
+# ```{glue:md} sign_zh
+# :format: myst
+# ```
 #
 # 对照笔记五的结论：{glue:md}`sign_verdict_zh` 笔记把 IG > 0 解读为“有害”，上表检验了这一解读：
 # IG 沿整条路径累积，而剪枝关心的是 a = 1 附近的行为，两者未必一致。
@@ -473,7 +475,9 @@ show(
 # of the gates (masking noise redrawn at every evaluation). In these data (mean ± sd over
 # seeds):
 #
-# {glue:md}`sign_en`
+# ```{glue:md} sign_en
+# :format: myst
+# ```
 #
 # Against Note 5's claims: {glue:md}`sign_verdict_en` Note 5 reads IG > 0 as "harmful", and the
 # table tests that reading. IG accumulates along the whole path, whereas pruning concerns the
@@ -494,14 +498,14 @@ show(
 # %% [markdown] tags=["lang-zh"]
 # ## 基线的选择
 #
-# 基线 b ∈ {glue:text}`baselines`：ΣIG 始终等于 L(1) − L(b)。b 越接近 1，路径越接近剪枝所处的区域，
+# 基线 b ∈ {glue:md}`baselines`：ΣIG 始终等于 L(1) − L(b)。b 越接近 1，路径越接近剪枝所处的区域，
 # IG(b)/(1−b) 也趋向 a = 1 处的带符号梯度（b = 0.9 时两者的最大差距为 {glue:text}`max_bl_gap:.4f`），
 # 与 −LOO 的秩相关也随之变化（见“ρ vs −LOO”一列）。
 
 # %% [markdown] tags=["lang-en"]
 # ## The choice of baseline
 #
-# We compare the baselines b ∈ {glue:text}`baselines`; for each, ΣIG equals L(1) − L(b). As
+# We compare the baselines b ∈ {glue:md}`baselines`; for each, ΣIG equals L(1) − L(b). As
 # b → 1, the path moves into the pruning regime, and IG(b)/(1−b) approaches the signed gradient
 # at a = 1 (at b = 0.9 the largest gap is {glue:text}`max_bl_gap:.4f`). The rank correlation
 # with −LOO changes with b as well (column "ρ vs −LOO").
@@ -727,7 +731,9 @@ show(patterns.drop(columns=["seed"]), ["model", "role"], digits=3)
 # 行为查询、列为键）。扩散模型的输入是评估时实际使用的带掩码窗口。
 # ```
 #
-# {glue:md}`patterns_zh`
+# ```{glue:md} patterns_zh
+# :format: myst
+# ```
 #
 # {glue:md}`pattern_verdict_zh` 这只是第一个种子中的两个头，属于描述而非检验。
 
@@ -742,7 +748,9 @@ show(patterns.drop(columns=["seed"]), ["model", "role"], digits=3)
 # columns keys). The diffusion models see the masked windows the loss is evaluated on.
 # ```
 #
-# {glue:md}`patterns_en`
+# ```{glue:md} patterns_en
+# :format: myst
+# ```
 #
 # {glue:md}`pattern_verdict_en` These are two heads of the first seed: a description, not a
 # test.
