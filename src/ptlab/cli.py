@@ -22,16 +22,9 @@ from ptlab.sweep.designs import DESIGNS
 from ptlab.sweep.runner import EXECUTORS
 from ptlab.sweep.store import DEFAULT_RESULTS_DIR, StoreError
 from ptlab.train import TrainConfig
-from ptlab.values import ValueInputError, convert, guess, split_assignment
+from ptlab.values import InputError, ValueInputError, convert, guess, split_assignment
 
 FORMATS = ("table", "csv", "parquet")
-
-
-class InputError(click.ClickException):
-    exit_code = 2
-
-    def show(self, file=None) -> None:
-        click.echo(f"ptlab: error: {self.format_message()}", err=True)
 
 
 def _field_types() -> dict[str, Any]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+import click
+
 TRUE = frozenset({"true", "1", "1.0", "yes", "on"})
 FALSE = frozenset({"false", "0", "0.0", "no", "off"})
 
@@ -24,6 +26,16 @@ _EXPECTED = {
 
 class ValueInputError(ValueError):
     """A typed value that cannot be used; the message is one line naming what is allowed."""
+
+
+class InputError(click.ClickException):
+    """Bad command-line input: ``ptlab: error: <one line>`` on stderr and exit status 2, raised
+    before any work starts (every ``ptlab`` command, the circuits one included, uses it)."""
+
+    exit_code = 2
+
+    def show(self, file=None) -> None:
+        click.echo(f"ptlab: error: {self.format_message()}", err=True)
 
 
 def split_assignment(item: str, flag: str) -> tuple[str, str]:

@@ -1,7 +1,7 @@
 """``ptlab circuits``: train (or reuse) the circuits family, prune every solved task, and write
 ``models.csv``, ``tasks.csv``, ``circuits.csv`` and one ``state_dict`` file per model to
 ``--out`` (each file atomically: a temporary name, then a rename). Every input is checked before
-any work starts; a bad one is one line and exit status 2 (``ptlab.cli.InputError``).
+any work starts; a bad one is one line and exit status 2 (``ptlab.values.InputError``).
 Shown in: chapter *circuits* (its "Try" section).
 """
 
@@ -14,12 +14,7 @@ import click
 
 from ptlab.profiles import DEFAULT_PROFILE, PROFILES
 from ptlab.sweep.store import DEFAULT_RESULTS_DIR
-
-
-def _input_error(msg: str) -> click.ClickException:
-    from ptlab.cli import InputError  # imported here: ptlab.cli registers this command
-
-    return InputError(msg)
+from ptlab.values import InputError
 
 
 def check_inputs(profile: str, tasks: str | None, out: str, results_dir: str):
@@ -28,16 +23,16 @@ def check_inputs(profile: str, tasks: str | None, out: str, results_dir: str):
     from ptlab.models.config import ConfigError
 
     if profile not in PROFILES:
-        raise _input_error(f"unknown profile {profile!r}; allowed: {', '.join(PROFILES)}")
+        raise InputError(f"unknown profile {profile!r}; allowed: {', '.join(PROFILES)}")
     names = tuple(t for t in (tasks or "").split(",") if t) or None
     try:
         spec = CircuitsSpec.from_profile(profile, tasks=names)
     except ConfigError as e:
-        raise _input_error(str(e)) from None
+        raise InputError(str(e)) from None
     for what, path in (("--out", out), ("--results-dir", results_dir)):
         p = Path(path)
         if p.exists() and not p.is_dir():
-            raise _input_error(f"{what} {path} exists and is not a directory")
+            raise InputError(f"{what} {path} exists and is not a directory")
     return spec
 
 
@@ -82,7 +77,7 @@ def circuits(profile, tasks, results_dir, out, seed, threads) -> None:
     """Weight-sparse vs dense task circuits (Gao et al. 2025) for the chapter *circuits*."""
     spec = check_inputs(profile, tasks, out, results_dir)
     if threads < 1:
-        raise _input_error(f"--threads must be >= 1, got {threads}")
+        raise InputError(f"--threads must be >= 1, got {threads}")
     import torch
 
     from ptlab.circuits.family import train_family
