@@ -36,7 +36,7 @@ sweep: install
 	$(BIN)/ptlab results $(STUDY)
 
 lint: install
-	$(BIN)/ruff check src tests bench notebooks && $(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench notebooks && $(BIN)/ruff format --check src tests bench notebooks
 
 bench: install
 	$(BIN)/python bench/train_throughput.py

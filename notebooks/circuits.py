@@ -98,8 +98,10 @@ t_total = time.time() - t_start
 M = T.models
 dense, sparse = M[M["kind"] == "dense"], M[M["kind"] == "sparse"]
 glue_text("dense_widths", ", ".join(str(d) for d in dense["d_model"]))
-glue_text("sparse_models", ", ".join(f"d = {r.d_model}, L0 = {r.l0_fraction:g}"
-                                     for r in sparse.itertuples()))
+glue_text(
+    "sparse_models",
+    ", ".join(f"d = {r.d_model}, L0 = {r.l0_fraction:g}" for r in sparse.itertuples()),
+)
 glue_value("n_layers", spec.model.n_layers)
 glue_value("seq_len", spec.model.seq_len)
 glue_value("steps", spec.train.steps)
@@ -210,8 +212,7 @@ glue_text("solved_en", vd.solved_lines(tk_)[1])
 glue_value("solve_threshold", spec.solve_threshold)
 glue_value("n_pairs", spec.n_heldout_pairs)
 save_table(tk_, "circuits", "tasks")
-show(tk_.pivot(index="task", columns="model", values="heldout_task_loss").reset_index(),
-     ["task"])
+show(tk_.pivot(index="task", columns="model", values="heldout_task_loss").reset_index(), ["task"])
 
 # %% [markdown] tags=["lang-zh"]
 # ## 任务：模型解决了哪些
@@ -263,10 +264,12 @@ glue_text("ratio_verdict_en", vd.ratio_verdict(T.ratio_summary)[1])
 glue_text("frontier_zh", vd.frontier_verdict(M, circ)[0])
 glue_text("frontier_en", vd.frontier_verdict(M, circ)[1])
 pts = circ[(circ["control"] == "none") & (circ["ablation"] == "mean") & circ["reached"]].merge(
-    M[["model", "kind", "pretrain_loss"]], on="model")
+    M[["model", "kind", "pretrain_loss"]], on="model"
+)
 shown = sorted(pts["task"].unique())
-fig, axes = plt.subplots(1, max(1, len(shown)), figsize=(3.6 * max(1, len(shown)), 3.4),
-                         squeeze=False)
+fig, axes = plt.subplots(
+    1, max(1, len(shown)), figsize=(3.6 * max(1, len(shown)), 3.4), squeeze=False
+)
 for ax, task in zip(axes[0], shown or ["—"], strict=True):
     frontier(ax, pts[pts["task"] == task], task)
 axes[0][0].legend(fontsize=7)
@@ -366,8 +369,7 @@ for task in ("quote", "bracket"):
     words_zh.append(f"- {zh_}")
     words_en.append(f"- {en_}")
     drawn.append((task, best["model"], model, keep))
-fig, axes = plt.subplots(len(drawn) or 1, 1, figsize=(11, 3.2 * max(1, len(drawn))),
-                         squeeze=False)
+fig, axes = plt.subplots(len(drawn) or 1, 1, figsize=(11, 3.2 * max(1, len(drawn))), squeeze=False)
 for ax, (task, name, model, keep) in zip(axes[:, 0], drawn, strict=False):
     draw_circuit(ax, model, keep, f"{task}: {name}")
 fig.tight_layout()
@@ -462,11 +464,15 @@ glue_text("dilution_zh", vd.dilution_verdict(dil)[0])
 glue_text("dilution_en", vd.dilution_verdict(dil)[1])
 fig, ax = plt.subplots(figsize=(5.5, 3.4))
 for name, g in dil.groupby("model"):
-    ax.plot(g["elements"], g["accuracy"], marker="s" if name.startswith("sparse") else "o",
-            label=name)
+    ax.plot(
+        g["elements"], g["accuracy"], marker="s" if name.startswith("sparse") else "o", label=name
+    )
 ax.axhline(0.5, color="grey", ls=":", lw=1)
-ax.set(xlabel="内层列表元素数 · elements in the inner list", ylabel="准确率 · accuracy",
-       title="bracket")
+ax.set(
+    xlabel="内层列表元素数 · elements in the inner list",
+    ylabel="准确率 · accuracy",
+    title="bracket",
+)
 ax.legend(fontsize=7)
 fig.tight_layout()
 glue("fig_dilution", fig, display=False)

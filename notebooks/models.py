@@ -178,9 +178,15 @@ n_off = int(counts.loc[~counts[list(SWITCHES)].any(axis=1), "n_params"].iloc[0])
 n_on = int(counts.loc[counts[list(SWITCHES)].all(axis=1), "n_params"].iloc[0])
 single = pd.DataFrame(
     [{"config": "all off (PT)", "n_params": n_off}]
-    + [{"config": f"+ {s}", "n_params": int(counts.loc[
-        counts[list(SWITCHES)].sum(axis=1).eq(1) & counts[s], "n_params"].iloc[0])}
-       for s in SWITCHES]
+    + [
+        {
+            "config": f"+ {s}",
+            "n_params": int(
+                counts.loc[counts[list(SWITCHES)].sum(axis=1).eq(1) & counts[s], "n_params"].iloc[0]
+            ),
+        }
+        for s in SWITCHES
+    ]
     + [{"config": "all on (Llama)", "n_params": n_on}]
 ).set_index("config")
 single["× PT"] = (single["n_params"] / n_off).round(2)
@@ -216,13 +222,16 @@ single
 # sees exactly the same batches in both configs.
 
 # %%
-df, records = run_study(study, [off.switches, on.switches], seeds=seeds, profile=profile,
-                        results_dir=results_dir)
+df, records = run_study(
+    study, [off.switches, on.switches], seeds=seeds, profile=profile, results_dir=results_dir
+)
 curves = curves_frame(records)
 curves["config"] = curves["untie_attn_weights"].map({False: "all-off (PT)", True: "all-on (Llama)"})
 fig, ax = plt.subplots()
 sns.lineplot(curves, x="step", y="eval_loss", hue="config", marker="o", errorbar=("sd", 1), ax=ax)
-ax.set(xlabel="step / 训练步", ylabel="eval/loss (nats/byte)", title="全关 vs 全开 · all-off vs all-on")
+ax.set(
+    xlabel="step / 训练步", ylabel="eval/loss (nats/byte)", title="全关 vs 全开 · all-off vs all-on"
+)
 glue("fig_curves", fig, display=False)
 plt.close(fig)
 
@@ -238,8 +247,10 @@ glue_value("gap", gap)
 glue_value("gap_over_sd", gap / noise if noise > 0 else float("nan"))
 glue_value("n_seeds", int(summary["count"].min()))
 zh, en = beyond_noise(gap, noise)
-better = ("全开的 Llama 更好。" if gap > 0 else "全关的 PT 更好。",
-          "Llama (all on) is better." if gap > 0 else "PT (all off) is better.")
+better = (
+    "全开的 Llama 更好。" if gap > 0 else "全关的 PT 更好。",
+    "Llama (all on) is better." if gap > 0 else "PT (all off) is better.",
+)
 glue_text("verdict_zh", better[0] + zh)
 glue_text("verdict_en", better[1] + " " + en)
 summary

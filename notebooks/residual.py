@@ -121,8 +121,15 @@ setup_figures()
 # %%
 names = list(RESIDUALS) if variants == "all" else [v.strip() for v in variants.split(",")]
 model_cfg, train_cfg = profile_configs(profile, study="residual")
-runs, records = run_study(study, residual_design(names), seeds=seeds, profile=profile,
-                          results_dir=results_dir, section="residual", time_eval=True)
+runs, records = run_study(
+    study,
+    residual_design(names),
+    seeds=seeds,
+    profile=profile,
+    results_dir=results_dir,
+    section="residual",
+    time_eval=True,
+)
 table = res.variant_table(runs)
 curves = curves_frame(records)
 save_table(table, "residual", "variants")
@@ -139,8 +146,12 @@ glue_value("base_loss", base["eval_loss"])
 glue_value("base_sd", base["eval_loss_sd"])
 glue_value("n_better", int((table["ci_high"] < 0).sum()))
 glue_value("n_worse", int((table["ci_low"] > 0).sum()))
-glue_text("worse_list", ", ".join(f"`{v}`" for v in table.loc[table["ci_low"] > 0, "variant"]) or "—")
-glue_text("better_list", ", ".join(f"`{v}`" for v in table.loc[table["ci_high"] < 0, "variant"]) or "—")
+glue_text(
+    "worse_list", ", ".join(f"`{v}`" for v in table.loc[table["ci_low"] > 0, "variant"]) or "—"
+)
+glue_text(
+    "better_list", ", ".join(f"`{v}`" for v in table.loc[table["ci_high"] < 0, "variant"]) or "—"
+)
 glue_value("n_diverged", int(table["diverged"].sum()))
 glue_value("explicit_ratio", table["explicit_time_ratio"].median())
 res.show(table)
@@ -180,9 +191,13 @@ res.show(table)
 # {download}`variants.csv <../generated/data/residual/variants.csv>`.
 
 # %% tags=["remove-cell"]
-titles = {"V1": "V1：跨层求和 · cross-layer sums", "V2": "V2：均值与可学习权重 · means, learned weights",
-          "V3": "V3：重算前层 · recomputed earlier layers", "V4": "V4：logit 累加 · accumulated logits",
-          "relatives": "已发表的参照 · published relatives"}
+titles = {
+    "V1": "V1：跨层求和 · cross-layer sums",
+    "V2": "V2：均值与可学习权重 · means, learned weights",
+    "V3": "V3：重算前层 · recomputed earlier layers",
+    "V4": "V4：logit 累加 · accumulated logits",
+    "relatives": "已发表的参照 · published relatives",
+}
 for version, members in res.VERSIONS.items():
     if set(members) & set(table["variant"]):
         fig = plots.residual_version(table, curves, members, titles[version])
@@ -271,12 +286,16 @@ for version, members in res.VERSIONS.items():
 # ```
 
 # %% tags=["remove-cell"]
-learned = {name: res.connection_matrix(records, name)
-           for name in ("v2_m3", "v3_m3_2", "v3_m4_2", "denseformer")}
+learned = {
+    name: res.connection_matrix(records, name)
+    for name in ("v2_m3", "v3_m3_2", "v3_m4_2", "denseformer")
+}
 fig = plots.connection_heatmaps(learned)
 glue("fig_weights", fig, display=False)
 plt.close(fig)
-scalings = {name: res.connection_matrix(records, name) for name in ("v4_m4", "v4_m5", "v4_m6", "v4_m7")}
+scalings = {
+    name: res.connection_matrix(records, name) for name in ("v4_m4", "v4_m5", "v4_m6", "v4_m7")
+}
 fig = plots.connection_heatmaps(scalings)
 glue("fig_scalings", fig, display=False)
 plt.close(fig)
@@ -335,11 +354,17 @@ n_claims_run = int((claims["verdict"] != "not run").sum())
 glue_value("n_supported", n_supported)
 glue_value("n_claims_run", n_claims_run)
 n_better, n_var = int((table["ci_high"] < 0).sum()), len(table) - 1
-glue_text("headline_zh", f"{n_var} 个变体中有 {n_better} 个的验证损失在 95% 置信水平上低于基线；"
-          f"笔记中可检验的 {n_claims_run} 条结论有 {n_supported} 条得到支持。")
-glue_text("headline_en", f"{n_better} of {n_var} variants have a validation loss below the "
-          f"baseline's at 95 % confidence; {n_supported} of the note's {n_claims_run} checkable "
-          "conclusions are supported.")
+glue_text(
+    "headline_zh",
+    f"{n_var} 个变体中有 {n_better} 个的验证损失在 95% 置信水平上低于基线；"
+    f"笔记中可检验的 {n_claims_run} 条结论有 {n_supported} 条得到支持。",
+)
+glue_text(
+    "headline_en",
+    f"{n_better} of {n_var} variants have a validation loss below the "
+    f"baseline's at 95 % confidence; {n_supported} of the note's {n_claims_run} checkable "
+    "conclusions are supported.",
+)
 
 # %% [markdown] tags=["lang-zh"]
 # ## 笔记中的结论

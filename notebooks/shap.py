@@ -73,8 +73,14 @@ from ptlab.sweep import run_study
 setup_figures()
 
 # %%
-t = load_switch_table(None if table else study, table or None, results_dir, "eval/loss",
-                      min_rows=16, profile=None if table else profile)
+t = load_switch_table(
+    None if table else study,
+    table or None,
+    results_dir,
+    "eval/loss",
+    min_rows=16,
+    profile=None if table else profile,
+)
 a = analyze(t, n_rows=n_rows)
 number = sur.numbering(a.univariate)
 glue_value("n", t.n)
@@ -159,12 +165,21 @@ stab.round(2)
 # %%
 from scipy import stats
 
-ta = load_switch_table(None if table else study, table or None, results_dir, "eval/accuracy",
-                       min_rows=16, profile=None if table else profile)
-ua = sur.univariate(ta, sur.shap_explanation(sur.fit_surrogate(ta.X, ta.y), ta.X).values,
-                    lower_is_better=False)
-rho = stats.spearmanr(a.univariate.set_index("switch")["mean_abs_shap"],
-                      ua.set_index("switch")["mean_abs_shap"].loc[a.univariate["switch"]])[0]
+ta = load_switch_table(
+    None if table else study,
+    table or None,
+    results_dir,
+    "eval/accuracy",
+    min_rows=16,
+    profile=None if table else profile,
+)
+ua = sur.univariate(
+    ta, sur.shap_explanation(sur.fit_surrogate(ta.X, ta.y), ta.X).values, lower_is_better=False
+)
+rho = stats.spearmanr(
+    a.univariate.set_index("switch")["mean_abs_shap"],
+    ua.set_index("switch")["mean_abs_shap"].loc[a.univariate["switch"]],
+)[0]
 glue_value("rho_acc", rho)
 glue_value("acc_first", ua["switch"].iloc[0])
 ua.set_index("rank").round(4)
@@ -183,8 +198,11 @@ fig = P.pair_heatmap(t, a.interaction_values, number)
 glue("fig_pairs", fig, display=False)
 plt.close(fig)
 alias_tab = inter.alias_structure(t.X)
-aliased_pairs = {tuple(sorted(r.term.split(":"))) for r in alias_tab.itertuples()
-                 if r.order == 2 and any(x.count(":") == 2 for x in r.aliases)}
+aliased_pairs = {
+    tuple(sorted(r.term.split(":")))
+    for r in alias_tab.itertuples()
+    if r.order == 2 and any(x.count(":") == 2 for x in r.aliases)
+}
 zh, en = verdicts.seed_pairs(a.pairs, a.effects, aliased_pairs)
 glue_text("pairs_zh", zh)
 glue_text("pairs_en", en)
@@ -322,9 +340,15 @@ a.triples.head(10).round(4)
 # %%
 cells = inter.mirror_check(t, seed_triple)
 observed = inter.is_mirrored(cells["mean"], cells["cell"])
-frac = np.mean([inter.is_mirrored(c["mean"], c["cell"])
-                for c in (inter.mirror_check(t, [r.switch1, r.switch2, r.switch3])
-                          for r in a.triples.itertuples()) if len(c) == 8])
+frac = np.mean(
+    [
+        inter.is_mirrored(c["mean"], c["cell"])
+        for c in (
+            inter.mirror_check(t, [r.switch1, r.switch2, r.switch3]) for r in a.triples.itertuples()
+        )
+        if len(c) == 8
+    ]
+)
 zh, en = verdicts.mirror(observed, frac)
 glue_text("mirror_zh", zh)
 glue_text("mirror_en", en)
@@ -347,35 +371,41 @@ cells.round(4)
 # necessarily mirror-symmetric. {glue:md}`mirror_en`
 
 # %% tags=["hide-input"]
-experiments = {f"top {i + 1}": [r.switch1, r.switch2, r.switch3]
-               for i, r in enumerate(a.triples.head(confirm_top).itertuples())}
+experiments = {
+    f"top {i + 1}": [r.switch1, r.switch2, r.switch3]
+    for i, r in enumerate(a.triples.head(confirm_top).itertuples())
+}
 experiments["note 1/2/3"] = list(verdicts.SEED_TOP3)
 experiments["note 2×6"] = list(verdicts.SEED_PAIRS[1])
 cells = []
 for sw in experiments.values():
     cells += [c for c in C.factorial_design(sw, confirm_reference) if c not in cells]
-cdf, _ = run_study(f"{study}-confirm", cells, seeds=confirm_seeds, profile=profile,
-                   results_dir=results_dir)
+cdf, _ = run_study(
+    f"{study}-confirm", cells, seeds=confirm_seeds, profile=profile, results_dir=results_dir
+)
 cpe = C.pooled_error(cdf)  # one pure-error term over all confirmation cells
-checked = {name: C.compare_screening(C.confirm(cdf, sw, confirm_reference, cpe), a.effects)
-           for name, sw in experiments.items()}
+checked = {
+    name: C.compare_screening(C.confirm(cdf, sw, confirm_reference, cpe), a.effects)
+    for name, sw in experiments.items()
+}
 glue_value("cpe_sd", cpe.sd)
 glue_value("cpe_dof", cpe.dof)
 fig = P.confirmation_forest(checked)
 glue("fig_confirm", fig, display=False)
 plt.close(fig)
 aliases3 = inter.triple_aliases(t.X)
-lines = [verdicts.confirmation(checked[n], sw, confirm_reference,
-                               aliases3.get(tuple(sorted(sw)), ""))
-         for n, sw in experiments.items()]
+lines = [
+    verdicts.confirmation(checked[n], sw, confirm_reference, aliases3.get(tuple(sorted(sw)), ""))
+    for n, sw in experiments.items()
+]
 glue_text("confirm_zh", "".join(z for z, _ in lines))
 glue_text("confirm_en", " ".join(e for _, e in lines))
 glue_value("n_confirm_runs", len(cdf))
 glue_value("n_confirm_cells", len(cells))
 glue_value("confirm_seeds", confirm_seeds)
-pd.concat(checked, names=["experiment"]).reset_index(level=0).set_index(
-    ["experiment", "term"])[["effect", "effect_low", "effect_high", "screen_effect",
-                             "outcome"]].round(4)
+pd.concat(checked, names=["experiment"]).reset_index(level=0).set_index(["experiment", "term"])[
+    ["effect", "effect_low", "effect_high", "screen_effect", "outcome"]
+].round(4)
 
 # %% [markdown] tags=["lang-zh"]
 # ## 验证实验

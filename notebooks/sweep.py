@@ -72,11 +72,22 @@ setup_figures()
 # %%
 rows = make_design(design, n=n_configs)
 df, records = run_study(study, rows, profile=profile, results_dir=results_dir)
-noise_df, _ = run_study(f"{study}-noise", make_design("anchors"), seeds=noise_seeds,
-                        profile=profile, results_dir=results_dir)
+noise_df, _ = run_study(
+    f"{study}-noise",
+    make_design("anchors"),
+    seeds=noise_seeds,
+    profile=profile,
+    results_dir=results_dir,
+)
 reps = replicate_subset(rows, replicate_fraction)
-rep_df, _ = run_study(f"{study}-replicates", reps, seeds=replicate_seeds, first_seed=1,
-                      profile=profile, results_dir=results_dir)
+rep_df, _ = run_study(
+    f"{study}-replicates",
+    reps,
+    seeds=replicate_seeds,
+    first_seed=1,
+    profile=profile,
+    results_dir=results_dir,
+)
 ok = df[df["status"] == "ok"]
 cols = [*SWITCHES, "eval/loss", "eval/accuracy", "n_params", "wall_s"]
 save_table(df[["run_id", "status", *cols]], "sweep", "runs")
@@ -107,8 +118,7 @@ glue_value("loss_sd", ok["eval/loss"].std())
 # {download}`runs.csv <../generated/data/sweep/runs.csv>`.
 
 # %%
-long = ok.melt(id_vars=["eval/loss"], value_vars=list(SWITCHES), var_name="switch",
-               value_name="on")
+long = ok.melt(id_vars=["eval/loss"], value_vars=list(SWITCHES), var_name="switch", value_name="on")
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [1, 2.2]})
 sns.histplot(ok["eval/loss"], bins=20, ax=axes[0])
 axes[0].set(xlabel="eval/loss", title="损失分布 · loss distribution")
@@ -144,11 +154,16 @@ plt.close(fig)
 # %%
 noise = seed_noise(noise_df).set_index("config")
 pe = study_noise(study, results_dir, profile=profile)
-anchor = noise_df[noise_df["status"] == "ok"].assign(config=lambda d: [
-    "all-off" if not any(r) else "all-on" if all(r) else "mixed"
-    for r in d[list(SWITCHES)].to_numpy()])
-gap, gap_lo, gap_hi = welch(anchor.loc[anchor.config == "all-off", "eval/loss"].to_numpy(),
-                            anchor.loc[anchor.config == "all-on", "eval/loss"].to_numpy())
+anchor = noise_df[noise_df["status"] == "ok"].assign(
+    config=lambda d: [
+        "all-off" if not any(r) else "all-on" if all(r) else "mixed"
+        for r in d[list(SWITCHES)].to_numpy()
+    ]
+)
+gap, gap_lo, gap_hi = welch(
+    anchor.loc[anchor.config == "all-off", "eval/loss"].to_numpy(),
+    anchor.loc[anchor.config == "all-on", "eval/loss"].to_numpy(),
+)
 ratio = ok["eval/loss"].var() / pe.sd**2  # H0 (no config differences): F(n − 1, dof)
 ratio_p = stats.f.sf(ratio, len(ok) - 1, pe.dof)
 glue_value("noise_sd_max", noise["std"].max())
@@ -197,15 +212,21 @@ glue_text("rep_zh", zh)
 glue_text("rep_en", en)
 glue_value("lof_order", resolvable_order(t_all.X))
 design_keys = {tuple(r[s] for s in SWITCHES) for r in rows}
-glue_value("n_anchor_out", sum(tuple(r[s] for s in SWITCHES) not in design_keys
-                               for r in make_design("anchors")))
-pd.DataFrame({
-    "检验 · test": ["失拟 F · lack of fit F", "Brown–Forsythe（各重复组 · replicate groups）"],
-    "statistic": [lof["F"], het["statistic"]],
-    "dof": [f"{lof['df_lof']}, {lof['df_pe']}",
-            f"{het['n_groups'] - 1}, {len(both[both['status'] == 'ok']) - het['n_groups']}"],
-    "p": [lof["p_value"], het["p_value"]],
-}).set_index("检验 · test").round(4)
+glue_value(
+    "n_anchor_out",
+    sum(tuple(r[s] for s in SWITCHES) not in design_keys for r in make_design("anchors")),
+)
+pd.DataFrame(
+    {
+        "检验 · test": ["失拟 F · lack of fit F", "Brown–Forsythe（各重复组 · replicate groups）"],
+        "statistic": [lof["F"], het["statistic"]],
+        "dof": [
+            f"{lof['df_lof']}, {lof['df_pe']}",
+            f"{het['n_groups'] - 1}, {len(both[both['status'] == 'ok']) - het['n_groups']}",
+        ],
+        "p": [lof["p_value"], het["p_value"]],
+    }
+).set_index("检验 · test").round(4)
 
 # %% [markdown] tags=["lang-zh"]
 # ## 设计内的重复运行
@@ -227,8 +248,12 @@ pd.DataFrame({
 # %% tags=["hide-input"]
 div = divergence_table(df)
 save_table(div, "sweep", "divergence")
-zh, en = verdicts.divergence(div, len(df), orthogonality_loss(ok[list(SWITCHES)].astype(int)),
-                             orthogonality_loss(pd.DataFrame(rows)[list(SWITCHES)].astype(int)))
+zh, en = verdicts.divergence(
+    div,
+    len(df),
+    orthogonality_loss(ok[list(SWITCHES)].astype(int)),
+    orthogonality_loss(pd.DataFrame(rows)[list(SWITCHES)].astype(int)),
+)
 glue_text("div_zh", zh)
 glue_text("div_en", en)
 div.set_index("switch").round(3)
@@ -335,15 +360,17 @@ agree.set_index("step").round(3)
 # %%
 ref = noise_df.loc[noise_df[list(SWITCHES)].all(axis=1) & noise_df["status"].eq("ok"), "wall_s"]
 cost = ok.assign(cost=ok["wall_s"] / ref.median())
-effect = {s: cost.loc[cost[s], "cost"].median() - cost.loc[~cost[s], "cost"].median()
-          for s in SWITCHES}
+effect = {
+    s: cost.loc[cost[s], "cost"].median() - cost.loc[~cost[s], "cost"].median() for s in SWITCHES
+}
 dearest = max(effect, key=effect.get)
 glue_value("cost_min", cost["cost"].min())
 glue_value("cost_max", cost["cost"].max())
 glue_value("cost_switch", dearest)
 glue_value("cost_switch_delta", effect[dearest])
-long_cost = cost.melt(id_vars=["cost"], value_vars=list(SWITCHES), var_name="switch",
-                      value_name="on")
+long_cost = cost.melt(
+    id_vars=["cost"], value_vars=list(SWITCHES), var_name="switch", value_name="on"
+)
 fig, ax = plt.subplots(figsize=(8, 4.2))
 sns.boxplot(long_cost, y="switch", x="cost", hue="on", ax=ax, fliersize=2)
 ax.axvline(1.0, color="grey", lw=1, ls="--")

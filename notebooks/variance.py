@@ -114,8 +114,9 @@ glue_value("s3", s3)
 # %%
 n1, n2, n3 = verdicts.SEED_TOP3  # switches 1, 2, 3 of Note 1, by name
 cmp13 = V.compare(t, {"1 on, 3 on": {n1: 1, n3: 1}, "1 on, 3 off": {n1: 1, n3: 0}})
-cmp123 = V.compare(t, {"1,2 on, 3 on": {n1: 1, n2: 1, n3: 1},
-                       "1,2 on, 3 off": {n1: 1, n2: 1, n3: 0}})
+cmp123 = V.compare(
+    t, {"1,2 on, 3 on": {n1: 1, n2: 1, n3: 1}, "1,2 on, 3 off": {n1: 1, n2: 1, n3: 0}}
+)
 run13 = V.compare(t, {"run's 1 on, 3 on": {s1: 1, s3: 1}, "run's 1 on, 3 off": {s1: 1, s3: 0}})
 for name, long, title in [
     ("fig_cmp13", cmp13, f"{n1} 开 · {n3} 开/关 ({n1} on, {n3} on/off)"),
@@ -133,8 +134,9 @@ cmp5 = V.compare(t, top5)
 fig = P.comparison_panels(cmp5, "前五个开关各自开/关 · each of the top five on/off")
 glue("fig_cmp5", fig, display=False)
 plt.close(fig)
-pd.concat([V.stats_table(cmp13), V.stats_table(cmp123), V.stats_table(run13),
-           V.stats_table(cmp5)]).round(4)
+pd.concat(
+    [V.stats_table(cmp13), V.stats_table(cmp123), V.stats_table(run13), V.stats_table(cmp5)]
+).round(4)
 
 # %% [markdown] tags=["lang-zh"]
 # 笔记中的条件比较针对的是具体的开关，因此下面的前两张图按开关名取笔记的 1、2、3 号开关
@@ -206,13 +208,19 @@ eff = E.exact_effects(t, noise=noise)
 glue_value("mean_order", order)
 glue_value("n_var_sig", int((vt["p_adjusted"] < 0.05).sum()))
 glue_value("n_var_sig1", int((vt1["p_adjusted"] < 0.05).sum()))
-var_table = pd.DataFrame({
-    "#": [number[s] for s in vt["switch"]], "switch": vt["switch"],
-    "BF p_adj (full mean model)": vt["p_adjusted"],
-    "BF p_adj (additive model)": vt1["p_adjusted"], "BF sd ratio": vt["sd_on"] / vt["sd_off"],
-    "sd ratio on/off": ls["sd_ratio"], "ratio CI low": np.exp(ls["ci_low"]),
-    "ratio CI high": np.exp(ls["ci_high"]), "LS p_adj": ls["p_adjusted"],
-}).sort_values("#")
+var_table = pd.DataFrame(
+    {
+        "#": [number[s] for s in vt["switch"]],
+        "switch": vt["switch"],
+        "BF p_adj (full mean model)": vt["p_adjusted"],
+        "BF p_adj (additive model)": vt1["p_adjusted"],
+        "BF sd ratio": vt["sd_on"] / vt["sd_off"],
+        "sd ratio on/off": ls["sd_ratio"],
+        "ratio CI low": np.exp(ls["ci_low"]),
+        "ratio CI high": np.exp(ls["ci_high"]),
+        "LS p_adj": ls["p_adjusted"],
+    }
+).sort_values("#")
 var_table.round(4)
 
 # %% [markdown] tags=["lang-zh"]
@@ -246,10 +254,14 @@ try:
     spread = V.conditional_spread(t, "use_rms_norm", noise=noise)
     zh, en = verdicts.spread_claim(spread)
     ra = spread.attrs
-    resid_zh = (f"两半各自加性模型的残差标准差之比为 {ra['resid_ratio']:.2f}（95% CI "
-                f"{ra['resid_low']:.2f} 至 {ra['resid_high']:.2f}）。")
-    resid_en = (f"The ratio of the two halves' residual sds is {ra['resid_ratio']:.2f} (95% CI "
-                f"{ra['resid_low']:.2f} to {ra['resid_high']:.2f}).")
+    resid_zh = (
+        f"两半各自加性模型的残差标准差之比为 {ra['resid_ratio']:.2f}（95% CI "
+        f"{ra['resid_low']:.2f} 至 {ra['resid_high']:.2f}）。"
+    )
+    resid_en = (
+        f"The ratio of the two halves' residual sds is {ra['resid_ratio']:.2f} (95% CI "
+        f"{ra['resid_low']:.2f} to {ra['resid_high']:.2f})."
+    )
 except AnalysisInputError as e:  # too few runs in a half: say so instead of a number
     spread = pd.DataFrame(columns=["switch", "effect_on", "effect_off", "growth"])
     zh, en = (f"数据太少，无法按原意检验（{e}）。", f"Too few runs to test this as stated ({e}).")
@@ -265,16 +277,26 @@ zh, en = verdicts.mean_equivalence(float(rms_e.effect), tst, equivalence_margin)
 glue_text("tost_zh", zh)
 glue_text("tost_en", en)
 glue_value("margin", equivalence_margin)
-side = pd.DataFrame({
-    "残差来源 · residuals of": ["加性模型 · additive (order 1)",
-                           f"含交互的模型 · with interactions (order {order})"],
-    "sd on": [vt1.set_index("switch").loc["use_rms_norm", "sd_on"],
-              vt.set_index("switch").loc["use_rms_norm", "sd_on"]],
-    "sd off": [vt1.set_index("switch").loc["use_rms_norm", "sd_off"],
-               vt.set_index("switch").loc["use_rms_norm", "sd_off"]],
-    "BF p_adj": [vt1.set_index("switch").loc["use_rms_norm", "p_adjusted"],
-                 vt.set_index("switch").loc["use_rms_norm", "p_adjusted"]],
-}).set_index("残差来源 · residuals of")
+side = pd.DataFrame(
+    {
+        "残差来源 · residuals of": [
+            "加性模型 · additive (order 1)",
+            f"含交互的模型 · with interactions (order {order})",
+        ],
+        "sd on": [
+            vt1.set_index("switch").loc["use_rms_norm", "sd_on"],
+            vt.set_index("switch").loc["use_rms_norm", "sd_on"],
+        ],
+        "sd off": [
+            vt1.set_index("switch").loc["use_rms_norm", "sd_off"],
+            vt.set_index("switch").loc["use_rms_norm", "sd_off"],
+        ],
+        "BF p_adj": [
+            vt1.set_index("switch").loc["use_rms_norm", "p_adjusted"],
+            vt.set_index("switch").loc["use_rms_norm", "p_adjusted"],
+        ],
+    }
+).set_index("残差来源 · residuals of")
 display(side.round(4))
 spread.set_index("switch").round(4) if len(spread) else spread
 
@@ -330,12 +352,18 @@ i1 = list(t.X.columns).index("untie_attn_weights")
 glue_value("u_sd_rms_on", float(pd.Series(sv[on.to_numpy(), i1]).std()))
 glue_value("u_sd_rms_off", float(pd.Series(sv[~on.to_numpy(), i1]).std()))
 if pair is not None:
-    glue_text("pair13_zh", f"精确模型中 untie_attn_weights × use_rms_norm 交互项为 "
-              f"{2 * pair.estimate:+.4f}（95% CI {2 * pair.ci_low:+.4f} 至 {2 * pair.ci_high:+.4f}，"
-              f"Holm p = {pair.p_adjusted:.3g}）。")
-    glue_text("pair13_en", f"In the exact model the untie_attn_weights × use_rms_norm term is "
-              f"{2 * pair.estimate:+.4f} (95% CI {2 * pair.ci_low:+.4f} to "
-              f"{2 * pair.ci_high:+.4f}, Holm p = {pair.p_adjusted:.3g}).")
+    glue_text(
+        "pair13_zh",
+        f"精确模型中 untie_attn_weights × use_rms_norm 交互项为 "
+        f"{2 * pair.estimate:+.4f}（95% CI {2 * pair.ci_low:+.4f} 至 {2 * pair.ci_high:+.4f}，"
+        f"Holm p = {pair.p_adjusted:.3g}）。",
+    )
+    glue_text(
+        "pair13_en",
+        f"In the exact model the untie_attn_weights × use_rms_norm term is "
+        f"{2 * pair.estimate:+.4f} (95% CI {2 * pair.ci_low:+.4f} to "
+        f"{2 * pair.ci_high:+.4f}, Holm p = {pair.p_adjusted:.3g}).",
+    )
 else:
     glue_text("pair13_zh", "本设计的运行数不足以估计两两交互项。")
     glue_text("pair13_en", "The design has too few runs to estimate two-way terms.")
@@ -344,10 +372,18 @@ for s in uni["switch"][:5]:
     e = eff.set_index("term").loc[s]
     v = vt.set_index("switch").loc[s]
     zh_c, en_c = verdicts.classify(bool(e.p_adjusted < 0.05), bool(v.p_adjusted < 0.05))
-    rows.append({"#": number[s], "switch": s, "effect on − off": e.effect,
-                 "effect p_adj": e.p_adjusted, "sd ratio": v.sd_on / v.sd_off,
-                 "BF p_adj": v.p_adjusted,
-                 "作用方式": zh_c, "acts on": en_c})
+    rows.append(
+        {
+            "#": number[s],
+            "switch": s,
+            "effect on − off": e.effect,
+            "effect p_adj": e.p_adjusted,
+            "sd ratio": v.sd_on / v.sd_off,
+            "BF p_adj": v.p_adjusted,
+            "作用方式": zh_c,
+            "acts on": en_c,
+        }
+    )
 q3 = pd.DataFrame(rows)
 q3.round(4)
 
@@ -401,8 +437,10 @@ q3.round(4)
 rho, rho_p = E.compare_rankings(uni, eff)
 glue_value("noise_sd", eff.attrs["noise_sd"])
 glue_value("noise_dof", eff.attrs["noise_dof"])
-glue_value("noise_source_zh", {"replicate seeds": "重复种子", "residuals": "模型残差"}[
-    eff.attrs["noise_source"]])
+glue_value(
+    "noise_source_zh",
+    {"replicate seeds": "重复种子", "residuals": "模型残差"}[eff.attrs["noise_source"]],
+)
 glue_value("noise_source_en", eff.attrs["noise_source"])
 glue_value("r2_exact", eff.attrs["r2"])
 zh, en = verdicts.effects_summary(eff, rho)
@@ -453,8 +491,13 @@ reference = base_m.replace(**C.reference_row("all-on"))
 untied = [s for s in E.significant(eff[eff["order"] == 1])["term"] if s.startswith("untie_")]
 top = next(s for s in [*untied, "untie_attn_weights"] if C.adds_parameters(reference, s))
 width = C.matching_ffn(reference, top)
-cap_df, _ = run_study(f"{study}-confirm", C.capacity_design(top, "all-on", width),
-                      seeds=capacity_seeds, profile=profile, results_dir=results_dir)
+cap_df, _ = run_study(
+    f"{study}-confirm",
+    C.capacity_design(top, "all-on", width),
+    seeds=capacity_seeds,
+    profile=profile,
+    results_dir=results_dir,
+)
 cap = C.capacity_table(cap_df, top)
 zh, en = verdicts.capacity(cap, top)
 glue_text("cap_zh", zh)
