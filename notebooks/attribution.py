@@ -12,7 +12,7 @@
 #     seconds: {smoke: 17, quick: 858}  # measured on the 2-core CPU (quick: fresh, training included)
 #     depends: []
 #     profiles:
-#       smoke: {n_seeds: 2, n_windows: 4, n_verify: 8, n_random: 2, n_subsets: 5, n_shapley: 2, n_boot: 50}
+#       smoke: {}
 # ---
 
 # %% [markdown] tags=["lang-zh"]
@@ -69,25 +69,28 @@
 profile = "quick"  # smoke | quick | full (ptlab.profiles): model sizes and step counts
 results_dir = "results"  # trained weights are cached in RESULTS_DIR/attribution
 seed = 0  # the first training seed; seeds seed .. seed + n_seeds − 1
-n_seeds = 3  # training seeds per family
-# 0 keeps the profile's value (quick: d_model 64, 4 layers, 4 heads, 64 bytes; 600/600/300 steps)
-d_model = 0
-n_layers = 0
-n_heads = 0
-seq_len = 0
-ar_steps = 0
-llada_steps = 0
-dream_steps = 0  # Dream's adaptation steps, from the AR run's weights at ar_steps − dream_steps
-n_windows = 16  # attribution windows per set (code, prose)
-n_verify = 32  # held-out verification windows
-noise_draws = 4  # stratified masking draws per window (masked diffusion)
-n_steps = 16  # Gauss–Legendre nodes
-n_random = 5  # random pruning orders per model (the band pools the seeds)
-n_subsets = 30  # random 30 % subsets for the verification
-n_shapley = 8  # Shapley permutations
-n_boot = 1000  # bootstrap resamples of windows
-exact_windows = 1  # windows for exact Shapley (first seed; 0 skips it)
-exact_members = "ar"  # comma-separated members that get exact Shapley
+# None keeps the profile's value (ptlab.profiles, section attribution; quick: d_model 64,
+# 4 layers, 4 heads, 64 bytes; 600/600/300 steps; the analysis settings in its `study` part)
+n_seeds: int | None = None  # training seeds per family
+d_model: int | None = None
+n_layers: int | None = None
+n_heads: int | None = None
+seq_len: int | None = None
+ar_steps: int | None = None
+llada_steps: int | None = None
+dream_steps: int | None = (
+    None  # Dream's adaptation steps, from the AR run's weights at ar_steps − dream_steps
+)
+n_windows: int | None = None  # attribution windows per set (code, prose)
+n_verify: int | None = None  # held-out verification windows
+noise_draws: int | None = None  # stratified masking draws per window (masked diffusion)
+n_steps: int | None = None  # Gauss–Legendre nodes
+n_random: int | None = None  # random pruning orders per model (the band pools the seeds)
+n_subsets: int | None = None  # random 30 % subsets for the verification
+n_shapley: int | None = None  # Shapley permutations
+n_boot: int | None = None  # bootstrap resamples of windows
+exact_windows: int | None = None  # windows for exact Shapley (first seed; 0 skips it)
+exact_members: str | None = None  # comma-separated members that get exact Shapley
 torch_threads = 1  # 1: on the shared 2-core machine 2 threads ran 5-25x slower under load
 
 # %% tags=["remove-cell"]
@@ -173,8 +176,22 @@ spec = FamilySpec.from_profile(
     llada_steps=llada_steps,
     dream_steps=dream_steps,
 )
+settings = StudySettings.from_profile(
+    profile,
+    n_seeds=n_seeds,
+    n_windows=n_windows,
+    n_verify=n_verify,
+    n_steps=n_steps,
+    n_random=n_random,
+    n_subsets=n_subsets,
+    n_shapley=n_shapley,
+    n_boot=n_boot,
+    noise_draws=noise_draws,
+    exact_windows=exact_windows,
+    exact_members=exact_members,
+)
 cache = Path(results_dir) / "attribution"
-seeds = list(range(seed, seed + n_seeds))
+seeds = list(range(seed, seed + settings.n_seeds))
 t0 = time.perf_counter()
 families = {s: train_family(spec, s, cache) for s in seeds}
 load_seconds = time.perf_counter() - t0
@@ -190,7 +207,7 @@ budget = pd.DataFrame(
         for o in MEMBERS
     ]
 )
-glue_value("n_seeds", n_seeds)
+glue_value("n_seeds", settings.n_seeds)
 glue_value("ar_steps", spec.steps[0])
 glue_value("dream_steps", spec.steps[2])
 glue_value("dream_from", spec.dream_from)
@@ -206,29 +223,17 @@ budget.rename(
 )
 
 # %%
-settings = StudySettings(
-    n_windows=n_windows,
-    n_verify=n_verify,
-    n_steps=n_steps,
-    n_random=n_random,
-    n_subsets=n_subsets,
-    n_shapley=n_shapley,
-    n_boot=n_boot,
-    noise_draws=noise_draws,
-    exact_windows=exact_windows,
-    exact_members=tuple(exact_members.split(",")),
-)
 T = run(families, settings)
 N, n_layers, n_heads = spec.n_gates, spec.backbone.n_layers, spec.backbone.n_heads
 glue_value("N", N)
 glue_text("baselines", "{" + ", ".join(f"{b:g}" for b in BASELINES) + "}")
 glue_text("bands", "/".join(f"{100 * r:g}" for r in BAND_RATIOS))
 glue_value("prune_pct", 100 * settings.prune_fraction)
-glue_value("n_windows", n_windows)
-glue_value("n_verify", n_verify)
-glue_value("noise_draws", noise_draws)
-glue_value("n_steps", n_steps)
-glue_value("n_boot", n_boot)
+glue_value("n_windows", settings.n_windows)
+glue_value("n_verify", settings.n_verify)
+glue_value("noise_draws", settings.noise_draws)
+glue_value("n_steps", settings.n_steps)
+glue_value("n_boot", settings.n_boot)
 glue_value("max_rel_delta", T.stats["rel_delta"].max())
 stat_cols = [
     "mean",
@@ -407,7 +412,7 @@ else:
         "exact", ("本次运行未计算精确 Shapley。", "Exact Shapley was not computed in this run.")
     )
     exact_view = None
-glue_value("exact_windows", exact_windows)
+glue_value("exact_windows", settings.exact_windows)
 exact_view
 
 # %% [markdown] tags=["lang-zh"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 
 import numpy as np
 import pytest
@@ -156,6 +157,33 @@ def test_every_score_has_one_shape(trained):
         assert isinstance(out, np.ndarray) and out.shape == (N,), score.__name__
 
 
+def test_study_settings_come_from_the_profile_frozen_and_validated():
+    import dataclasses
+
+    from ptlab.attribution import StudySettings
+    from ptlab.models.config import ConfigError
+    from ptlab.profiles import PROFILES
+
+    quick = StudySettings.from_profile("quick")
+    assert quick.n_windows == PROFILES["quick"]["attribution"]["study"]["n_windows"]
+    assert StudySettings.from_profile("quick", n_windows=None, exact_members=None) == quick
+    assert StudySettings.from_profile("smoke").n_boot < quick.n_boot
+    both = StudySettings.from_profile("quick", exact_members="ar,dream", n_boot=200)
+    assert both.exact_members == ("ar", "dream") and both.n_boot == 200
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        quick.n_boot = 5
+    bad = [
+        (dict(n_windows=0), "n_windows must be >= 1, got 0"),
+        (dict(n_boot=2.5), "n_boot must be an integer >= 0, got 2.5"),
+        (dict(prune_fraction=1.5), "prune_fraction must be in (0, 1)"),
+        (dict(exact_members="ar,gpt"), "unknown member 'gpt'; allowed: ar, llada, dream"),
+        (dict(n_window=3), "unknown attribution setting 'n_window'; allowed:"),
+    ]
+    for kw, msg in bad:
+        with pytest.raises(ConfigError, match=re.escape(msg)):
+            StudySettings.from_profile("quick", **kw)
+
+
 def test_family_spec_comes_from_the_profile_and_the_chapter_only_overrides():
     from ptlab.profiles import PROFILES, profile_configs
 
@@ -165,8 +193,8 @@ def test_family_spec_comes_from_the_profile_and_the_chapter_only_overrides():
     assert spec.backbone.d_model == base_m.d_model and spec.train.lr == base_t.lr
     assert spec.steps == PROFILES["quick"]["attribution"]["steps"]
     assert all(spec.backbone.switches.values())
-    same = FamilySpec.from_profile("quick", d_model=0, ar_steps=None)
-    assert same == spec  # 0 / None: the profile's value
+    same = FamilySpec.from_profile("quick", d_model=None, ar_steps=None)
+    assert same == spec  # None: the profile's value
     other = FamilySpec.from_profile("quick", n_heads=2, dream_steps=7)
     assert other.backbone.n_heads == 2 and other.steps[2] == 7 and other.key(0) != spec.key(0)
     assert spec.train_config("llada").steps == spec.steps[1]

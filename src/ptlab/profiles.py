@@ -27,6 +27,23 @@ CIRCUITS_TRAIN: dict[str, Any] = dict(
     eval_batch_size=32,
 )
 
+# The attribution study's analysis settings (ptlab.attribution.StudySettings); every cost scales
+# with the loss rows: windows x noise draws for masked diffusion.
+ATTRIBUTION_STUDY: dict[str, Any] = dict(
+    n_seeds=3,  # training seeds per family: the seed sd and the seed-mean intervals need >= 3
+    n_windows=16,  # attribution windows per set (code, prose)
+    n_verify=32,  # held-out verification windows
+    n_steps=16,  # Gauss-Legendre nodes of IG (the completeness gap is reported per row)
+    n_random=5,  # random pruning orders per model (the band pools the seeds)
+    n_subsets=30,  # random 30 % subsets for the verification
+    n_shapley=8,  # Shapley permutations (all prefixes of one order: one batch)
+    n_boot=1000,  # bootstrap resamples of windows
+    prune_fraction=0.3,  # the note's 30 %
+    noise_draws=4,  # stratified masks per masked-diffusion window (attribution.losses)
+    exact_windows=1,  # windows for exact Shapley (first seed); 0 skips it
+    exact_members=("ar",),  # members that get exact Shapley (2^N forwards each)
+)
+
 PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     # seconds per run: enough steps that the loss moves, so every code path runs in the tests
     "smoke": {
@@ -41,7 +58,17 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             eval_batch_size=16,
         ),
         # 16 windows a batch (not 8): at 30 steps the heads must matter for the attribution
-        "attribution": dict(model={}, train=dict(batch_size=16), steps=(30, 30, 20), band_layers=3),
+        "attribution": dict(
+            model={},
+            train=dict(batch_size=16),
+            steps=(30, 30, 20),
+            band_layers=3,
+            study={
+                **ATTRIBUTION_STUDY,
+                **dict(n_seeds=2, n_windows=4, n_verify=8, n_random=2, n_subsets=5),
+                **dict(n_shapley=2, n_boot=50),
+            },
+        ),
         "residual": dict(model=dict(n_layers=3), train={}),
         # every code path of the circuits study in seconds: "solved" and the target are loose
         "circuits": dict(
@@ -78,7 +105,13 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         # members fit the chapter's 20 minutes (README, "Performance")
         # band_layers: a deeper AR model (6 x 4 heads, N = 24) only for the layer-band strategy,
         # whose depth thirds are {0, 1} / {2, 3} / {4, 5} (at 4 layers they are single layers)
-        "attribution": dict(model=dict(n_layers=4), train={}, steps=(600, 600, 300), band_layers=6),
+        "attribution": dict(
+            model=dict(n_layers=4),
+            train={},
+            steps=(600, 600, 300),
+            band_layers=6,
+            study=ATTRIBUTION_STUDY,
+        ),
         # cross-layer connections need depth: 4 layers (the brief's tier 1 uses 6, too slow for
         # every variant x 2 seeds in 20 min on 2 cores; measured in the residual chapter)
         "residual": dict(model=dict(n_layers=4), train=dict(steps=300, eval_every=60)),
@@ -126,6 +159,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             train={},
             steps=(5000, 5000, 2500),
             band_layers=0,  # the M model's own thirds hold two layers: no extra model
+            study=ATTRIBUTION_STUDY,
         ),
         "residual": dict(model=dict(n_layers=8), train={}),
         # the brief's larger setup (a GPU): 4 layers, AbsTopK 1/4, no position embedding

@@ -49,9 +49,9 @@ class FamilySpec:
     @classmethod
     def from_profile(cls, profile: str = "quick", **overrides: Any) -> FamilySpec:
         """The profile's attribution sizes; ``overrides`` name ModelConfig or TrainConfig
-        fields or ``ar_steps`` / ``llada_steps`` / ``dream_steps``; 0 or None keeps the
-        profile's value (how a chapter says "the profile's")."""
-        given = {k: v for k, v in overrides.items() if v not in (0, None)}
+        fields or ``ar_steps`` / ``llada_steps`` / ``dream_steps``; None keeps the profile's
+        value (how a chapter says "the profile's")."""
+        given = {k: v for k, v in overrides.items() if v is not None}
         steps = list(study_section(profile, "attribution")["steps"])
         for i, name in enumerate(STEP_FIELDS):
             if name in given:

@@ -26,10 +26,12 @@ from scipy import stats
 
 from ptlab.attribution import pruning as pr
 from ptlab.attribution import scores as sc
-from ptlab.attribution.family import eval_set
-from ptlab.attribution.losses import NOISE_SEED, NOISE_STRATA, EvalSet, loss_at, losses_at_many
+from ptlab.attribution.family import MEMBERS, eval_set
+from ptlab.attribution.losses import NOISE_SEED, EvalSet, loss_at, losses_at_many
 from ptlab.attribution.patterns import head_patterns, top_heads
 from ptlab.display import labelled
+from ptlab.models.config import ConfigError
+from ptlab.profiles import study_section
 from ptlab.progress import progress_bar
 
 BASELINES = (0.0, 0.3, 0.9)  # 0: the note's; 0.3: the variant it proposes; 0.9: near b → 1
@@ -44,20 +46,55 @@ PAIRS = {  # correlation id → (score, score); LOO negated so that "useful" has
 }
 
 
-@dataclass
+@dataclass(frozen=True)
 class StudySettings:
-    # every cost scales with the loss rows: windows x noise_draws for masked diffusion
-    n_windows: int = 16  # attribution windows per set (code, prose)
-    n_verify: int = 32  # held-out verification windows
-    n_steps: int = 16  # Gauss–Legendre nodes of IG (completeness gap reported per row)
-    n_random: int = 5  # random pruning orders per model (the band pools the seeds)
-    n_subsets: int = 30  # random 30 % subsets for the verification
-    n_shapley: int = 8  # Shapley permutations (all prefixes of one order: one batch)
-    n_boot: int = 1000  # bootstrap resamples of windows
-    prune_fraction: float = 0.3
-    noise_draws: int = NOISE_STRATA  # stratified masks per masked-diffusion window
-    exact_windows: int = 1  # windows for exact Shapley (first seed); 0 skips it
-    exact_members: tuple[str, ...] = ("ar",)  # members that get exact Shapley
+    """The analysis settings of one chapter run; the defaults and their reasons are the profile's
+    (``ptlab.profiles.ATTRIBUTION_STUDY``, section ``attribution.study``)."""
+
+    n_seeds: int  # training seeds per family
+    n_windows: int  # attribution windows per set (code, prose)
+    n_verify: int  # held-out verification windows
+    n_steps: int  # Gauss–Legendre nodes of IG (completeness gap reported per row)
+    n_random: int  # random pruning orders per model (the band pools the seeds)
+    n_subsets: int  # random subsets for the verification
+    n_shapley: int  # Shapley permutations (all prefixes of one order: one batch)
+    n_boot: int  # bootstrap resamples of windows
+    prune_fraction: float
+    noise_draws: int  # stratified masks per masked-diffusion window
+    exact_windows: int  # windows for exact Shapley (first seed); 0 skips it
+    exact_members: tuple[str, ...]  # members that get exact Shapley
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.type == "int" and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
+                raise ConfigError(f"{f.name} must be an integer >= 0, got {v!r}")
+        for name in ("n_seeds", "n_windows", "n_verify", "n_steps", "n_boot", "noise_draws"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        if not 0 < self.prune_fraction < 1:
+            raise ConfigError(f"prune_fraction must be in (0, 1), got {self.prune_fraction!r}")
+        bad = [m for m in self.exact_members if m not in MEMBERS]
+        if bad:
+            raise ConfigError(
+                f"exact_members: unknown member {bad[0]!r}; allowed: {', '.join(MEMBERS)}"
+            )
+
+    @classmethod
+    def from_profile(cls, profile: str = "quick", **overrides) -> StudySettings:
+        """The profile's settings with ``overrides`` applied; a value of None keeps the profile's
+        (how a chapter parameter says "the profile's"). ``exact_members`` may be a
+        comma-separated string."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            allowed = ", ".join(sorted(known))
+            raise ConfigError(f"unknown attribution setting {unknown[0]!r}; allowed: {allowed}")
+        values = {**study_section(profile, "attribution")["study"]}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if isinstance(values["exact_members"], str):
+            values["exact_members"] = tuple(m for m in values["exact_members"].split(",") if m)
+        return cls(**values)
 
 
 @dataclass

@@ -5,7 +5,8 @@ results it reads), ``profiles`` (parameter overrides for ``smoke`` and ``full``;
 the parameters cell itself) and ``seconds`` (its execution time per profile as measured on the
 2-core CPU of the README, for the build plan's estimate). Its ``parameters`` cell holds literal
 assignments: their names and the types of their defaults are what ``ptlab run -p key=value``
-accepts.
+accepts. A parameter whose default is None means "the profile's value"; it declares its type with
+an annotation (``n_boot: int | None = None``), so a wrong value is still one line before any work.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ptlab.profiles import PROFILES
-from ptlab.values import ValueInputError, convert
+from ptlab.values import ValueInputError, convert, guess
 
 LANGS = ("zh", "en")
 
@@ -32,6 +33,7 @@ class Chapter:
     name: str
     source: Path
     defaults: dict[str, Any]
+    types: dict[str, type] = field(default_factory=dict)  # declared types of None defaults
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     depends: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # measured time per profile
@@ -55,32 +57,61 @@ class Chapter:
         if key not in self.defaults:
             allowed = ", ".join(sorted(self.defaults))
             raise ChapterError(f"chapter {self.name} has no parameter {key!r}; allowed: {allowed}")
-        return coerce(key, value, self.defaults[key])
+        return coerce(key, value, self.defaults[key], self.types.get(key))
 
 
-def coerce(key: str, value: Any, default: Any) -> Any:
-    """Convert a command-line string (or a value) to the type of ``default``."""
+def coerce(key: str, value: Any, default: Any, want: type | None = None) -> Any:
+    """Convert a command-line string (or a value) to the type of ``default``, or to ``want``
+    when the default is None ("the profile's value"; the word ``None`` restores it)."""
+    if default is None:
+        if value is None or (isinstance(value, str) and value.strip() in ("None", "none")):
+            return None
+        if want is None:
+            return guess(value) if isinstance(value, str) else value
     try:
-        return convert(key, value, type(default))
+        return convert(key, value, want or type(default))
     except ValueInputError as e:
         raise ChapterError(str(e)) from None
 
 
-def _literal_assignments(code: str, where: str) -> dict[str, Any]:
-    out = {}
+TYPES = {"int": int, "float": float, "str": str, "bool": bool}
+
+
+def _declared_type(annotation: ast.expr, name: str, where: str) -> type:
+    """``int`` from ``int | None`` (or ``int``): the type a None default stands for."""
+    node = annotation
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        node = node.left if not _is_none(node.left) else node.right
+    if isinstance(node, ast.Name) and node.id in TYPES:
+        return TYPES[node.id]
+    allowed = ", ".join(f"{t} | None" for t in TYPES)
+    raise ChapterError(f"{where}: parameter {name} needs a simple annotation ({allowed})")
+
+
+def _is_none(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
+
+
+def _literal_assignments(code: str, where: str) -> tuple[dict[str, Any], dict[str, type]]:
+    """(name → default, name → declared type) of a parameters cell of ``name = literal`` and
+    ``name: T | None = literal`` lines."""
+    out, types = {}, {}
     for node in ast.parse(code).body:
-        if not (
-            isinstance(node, ast.Assign)
-            and len(node.targets) == 1
-            and isinstance(node.targets[0], ast.Name)
-        ):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target = node.target
+        else:
+            target = None
+        if not isinstance(target, ast.Name):
             raise ChapterError(f"{where}: the parameters cell may hold only `name = literal` lines")
         try:
-            out[node.targets[0].id] = ast.literal_eval(node.value)
+            out[target.id] = ast.literal_eval(node.value)
         except ValueError:
-            name = node.targets[0].id
-            raise ChapterError(f"{where}: parameter {name} is not a literal") from None
-    return out
+            raise ChapterError(f"{where}: parameter {target.id} is not a literal") from None
+        if isinstance(node, ast.AnnAssign):
+            types[target.id] = _declared_type(node.annotation, target.id, where)
+    return out, types
 
 
 def read_chapter(path: Path) -> Chapter:
@@ -91,13 +122,14 @@ def read_chapter(path: Path) -> Chapter:
     cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     if len(cells) != 1:
         raise ChapterError(f"{path}: needs exactly one cell tagged 'parameters'")
-    defaults = _literal_assignments(cells[0].source, str(path))
+    defaults, types = _literal_assignments(cells[0].source, str(path))
     defaults.pop("profile", None)  # a default for standalone runs; the runner injects it
     meta = nb.metadata.get("ptlab", {})
     ch = Chapter(
         path.stem,
         path,
         defaults,
+        types,
         depends=list(meta.get("depends", [])),
         seconds={k: float(v) for k, v in (meta.get("seconds") or {}).items()},
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import sys
 import time
@@ -176,6 +177,17 @@ def expected_seconds(book: Book, ch: Chapter, profile: str) -> float | None:
     if rec and rec.get("profile") == profile and rec.get("exec_seconds"):
         return float(rec["exec_seconds"])
     return ch.seconds.get(profile)
+
+
+class _KnownParameters(logging.Filter):
+    """Papermill's "Passed unknown parameter" warning misreads annotated parameters
+    (``n_boot: int | None = None``); ``Chapter.check_param`` has already checked every name."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Passed unknown parameter")
+
+
+logging.getLogger("papermill").addFilter(_KnownParameters())
 
 
 def run_chapter(

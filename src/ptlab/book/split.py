@@ -52,7 +52,8 @@ def header_cell(lang: str, chapter: str, record: dict[str, Any]) -> dict:
 
     t = TEXT[lang]
     other = "en" if lang == "zh" else "zh"
-    params = {k: v for k, v in record["params"].items() if k != "profile"}
+    # None means "the profile's value": the profile named in the box says what it is
+    params = {k: v for k, v in record["params"].items() if k != "profile" and v is not None}
     plist = ", ".join(f"`{k}={v!r}`" for k, v in params.items())
     commit = str(record.get("git_commit", "unknown"))[:12]
     src = (
