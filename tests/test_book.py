@@ -31,24 +31,35 @@ def test_toc_symlink_points_to_top_level():
     assert (ROOT / "book" / "_toc.yml").resolve() == (ROOT / "_toc.yml").resolve()
 
 
-def test_cjk_font_has_chinese_glyphs(tmp_path):
+def test_figures_use_the_shipped_cjk_font_even_beside_a_system_copy(tmp_path):
+    """A machine with Debian's Noto CJK installs the same family name from another file; the
+    figures must still use the shipped font, and every Chinese glyph must be in it."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib import font_manager
 
-    from ptlab.book.plotting import CJK_FONT_FILE, setup_figures
+    from ptlab.book import plotting
 
-    setup_figures()
+    manager = font_manager.fontManager
+    shipped_name = "Noto Sans CJK SC"
+    dejavu = str(font_manager.findfont("DejaVu Sans"))
+    decoy = font_manager.FontEntry(fname=dejavu, name=shipped_name, weight=400, size="scalable")
+    manager.ttflist.insert(0, decoy)  # what a system .ttc of the same family looks like
+    plotting.use_cjk_font.cache_clear()
+    plotting.setup_figures()
+    text = "训练损失 · 注意力头"
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # "Glyph ... missing from font" would raise here
         fig, ax = plt.subplots()
-        ax.set_title("训练损失 · 注意力头")
+        ax.set_title(text)
         fig.savefig(tmp_path / "zh.png")
         plt.close(fig)
     path = font_manager.findfont(font_manager.FontProperties(family=["sans-serif"]))
-    assert path.endswith(CJK_FONT_FILE)
+    assert path != decoy.fname
+    font = font_manager.get_font(path)
+    assert all(font.get_char_index(ord(ch)) for ch in text if not ch.isspace())
 
 
 def test_chapter_parameters_are_parsed_and_checked():

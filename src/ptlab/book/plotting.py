@@ -1,4 +1,8 @@
-"""Figures for the book: a CJK font registered in-process (Chinese never renders as boxes)."""
+"""Figures for the book: a CJK font registered in-process (Chinese never renders as boxes), and
+one figure rule, checked when a figure is glued (``glue_figure``): at least 150 dpi, at most
+7.2 inches wide (the page's ≈ 700 px column shows it at no less than ≈ 65 %, so 9 pt text stays
+readable), at most 3 panels a row (a grid beyond), text no smaller than 9 pt, legends off the
+data (placed outside the axes or in an empty corner: ``legend_outside``)."""
 
 from __future__ import annotations
 
@@ -6,6 +10,10 @@ from functools import lru_cache
 from pathlib import Path
 
 CJK_FONT_FILE = "NotoSansCJKsc-Regular.otf"  # OFL; mplfonts also ships SimHei, which we avoid
+DPI = 150
+MAX_WIDTH_IN = 7.2
+MAX_PANELS_PER_ROW = 3
+MIN_FONT_PT = 9.0
 
 
 @lru_cache(maxsize=1)
@@ -18,8 +26,13 @@ def use_cjk_font() -> str:
     from matplotlib import font_manager
 
     path = str(Path(mplfonts.conf.FONT_DIR) / CJK_FONT_FILE)
-    font_manager.fontManager.addfont(path)
+    manager = font_manager.fontManager
+    manager.addfont(path)
     name = font_manager.FontProperties(fname=path).get_name()
+    # A system copy of the same family (Debian's fonts-noto-cjk ships "Noto Sans CJK SC" as a
+    # .ttc) would otherwise win the lookup; the figures use the shipped file on every machine.
+    manager.ttflist = [f for f in manager.ttflist if f.name != name or f.fname == path]
+    manager._findfont_cached.cache_clear()
     mpl.rcParams.update(
         {
             "font.family": "sans-serif",
@@ -38,4 +51,64 @@ def setup_figures() -> None:
     sns.set_theme(style="whitegrid", context="notebook")
     use_cjk_font.cache_clear()  # seaborn's theme resets the font family; register again
     use_cjk_font()
-    mpl.rcParams.update({"figure.dpi": 110, "savefig.dpi": 110, "figure.figsize": (6.4, 3.8)})
+    mpl.rcParams.update(
+        {
+            "figure.dpi": DPI,
+            "savefig.dpi": DPI,
+            "figure.figsize": (6.4, 3.8),
+            "font.size": 10,
+            "axes.titlesize": 11,
+            "axes.labelsize": 10,
+            "xtick.labelsize": 9,
+            "ytick.labelsize": 9,
+            "legend.fontsize": 9,
+            "legend.title_fontsize": 9,
+        }
+    )
+
+
+class FigureRuleError(ValueError):
+    """A figure that breaks the book's figure rule (one line: what and what is allowed)."""
+
+
+def check_figure(fig) -> None:
+    """Raise FigureRuleError if ``fig`` breaks the figure rule (see the module docstring)."""
+    from matplotlib.text import Text
+
+    w, _ = fig.get_size_inches()
+    if fig.dpi < DPI:
+        raise FigureRuleError(f"figure dpi {fig.dpi:g} < {DPI}")
+    if w > MAX_WIDTH_IN + 1e-6:
+        raise FigureRuleError(f"figure is {w:.1f} in wide; at most {MAX_WIDTH_IN} in")
+    axes = [a for a in fig.axes if a.get_visible() and a.get_label() != "<colorbar>"]
+    rows: dict[float, int] = {}
+    for a in axes:
+        if a.get_subplotspec() is None:
+            continue
+        top = round(a.get_position().y1, 2)
+        rows[top] = rows.get(top, 0) + 1
+    if rows and max(rows.values()) > MAX_PANELS_PER_ROW:
+        raise FigureRuleError(
+            f"{max(rows.values())} panels in a row; at most {MAX_PANELS_PER_ROW} (use a grid)"
+        )
+    for t in fig.findobj(Text):
+        if t.get_visible() and t.get_text().strip() and t.get_fontsize() < MIN_FONT_PT - 1e-6:
+            raise FigureRuleError(
+                f"text {t.get_text()[:30]!r} is {t.get_fontsize():g} pt; at least {MIN_FONT_PT:g}"
+            )
+
+
+def glue_figure(name: str, fig) -> None:
+    """Check ``fig`` against the figure rule, glue it as ``name`` for ``{glue:figure}`` and
+    close it (so it is not shown a second time under the cell)."""
+    import matplotlib.pyplot as plt
+    from myst_nb import glue
+
+    check_figure(fig)
+    glue(name, fig, display=False)
+    plt.close(fig)
+
+
+def legend_outside(ax, **kwargs) -> None:
+    """A legend to the right of ``ax``, off the data."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, **kwargs)
