@@ -207,3 +207,12 @@ def test_config_validation_messages():
         ModelConfig.from_dict({"use_rmsnorm": True})
     with pytest.raises(ConfigError, match="positive integer"):
         ModelConfig(n_layers=0)
+
+
+def test_every_switch_has_one_short_name_and_the_notes_numbers_name_switches():
+    from ptlab.models import NOTE_NUMBERS, SHORT_NAMES, SWITCHES, short_name
+
+    assert list(SHORT_NAMES) == list(SWITCHES)
+    assert len(set(SHORT_NAMES.values())) == len(SWITCHES)
+    assert set(NOTE_NUMBERS.values()) <= set(SWITCHES)
+    assert short_name("untie_attn_weights:use_rms_norm") == "untie_attn × rms_norm"

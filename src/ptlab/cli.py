@@ -412,12 +412,10 @@ cli.add_command(circuits_command)
 
 
 def _abbrev(col: str) -> str:
-    """Short column heads for the terminal table (e.g. untie_attn_weights -> unti_attn_weig)."""
-    from ptlab.models import SWITCHES
+    """Short column heads for the terminal table: the book's short switch names."""
+    from ptlab.models import SHORT_NAMES
 
-    if col not in SWITCHES:
-        return col
-    return "_".join(w[:4] for w in col.split("_"))
+    return SHORT_NAMES.get(col, col)
 
 
 def main() -> None:

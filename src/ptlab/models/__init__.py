@@ -1,14 +1,17 @@
 """The PT <-> Transformer model family: one configurable decoder and its residual variants."""
 
 from ptlab.models.config import (
+    NOTE_NUMBERS,
     OBJECTIVES,
     RESIDUALS,
+    SHORT_NAMES,
     SWITCHES,
     ConfigError,
     ModelConfig,
     all_off,
     all_on,
     default_ffn_hidden,
+    short_name,
 )
 from ptlab.models.model import (
     PTLM,
@@ -22,8 +25,10 @@ from ptlab.models.model import (
 from ptlab.models.residual import ResidualLM, residual_extra_flops, residual_extra_params
 
 __all__ = [
+    "NOTE_NUMBERS",
     "OBJECTIVES",
     "RESIDUALS",
+    "SHORT_NAMES",
     "SWITCHES",
     "ConfigError",
     "ModelConfig",
@@ -40,4 +45,5 @@ __all__ = [
     "param_count_table",
     "residual_extra_flops",
     "residual_extra_params",
+    "short_name",
 ]

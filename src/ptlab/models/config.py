@@ -29,6 +29,36 @@ SWITCHES: tuple[str, ...] = (
     "use_single_message_attn",
 )
 
+# The one naming readers see (tables, figures, prose): a short name per switch, never a bare
+# number. The models chapter and the notes page map each to its full name (what code, the CLI and
+# the results store use) and, where the notes number it, to that number (NOTE_NUMBERS).
+SHORT_NAMES: dict[str, str] = {
+    "untie_attn_weights": "untie_attn",
+    "use_std_residual": "std_residual",
+    "use_rms_norm": "rms_norm",
+    "use_gated_ffn": "gated_ffn",
+    "untie_ffn_weights": "untie_ffn",
+    "no_vo_rope": "no_vo_rope",
+    "untie_layerwise_weights": "untie_layers",
+    "no_mask_diagonal": "no_mask_diag",
+    "use_ffn_after_attn": "ffn_after_attn",
+    "use_single_message_attn": "single_message",
+}
+# Note 1 numbers switches by its own SHAP-strength ranking; Notes 1-2 name these four (the book's
+# notes page says so). The book never uses these numbers itself, it only translates them.
+NOTE_NUMBERS: dict[int, str] = {
+    1: "untie_attn_weights",
+    2: "use_std_residual",
+    3: "use_rms_norm",
+    6: "use_gated_ffn",
+}
+
+
+def short_name(term: str) -> str:
+    """``untie_attn_weights:use_rms_norm`` → ``untie_attn × rms_norm`` (any other text as is)."""
+    return " × ".join(SHORT_NAMES.get(t, t) for t in str(term).split(":"))
+
+
 # The training objectives (one loss each: ptlab.train.sequence_losses). Both masked-diffusion
 # objectives attend bidirectionally; the shifted one aligns logits as an AR model does (Dream).
 OBJECTIVES = ("causal", "masked_diffusion", "shifted_masked_diffusion")
