@@ -1,5 +1,14 @@
 """The PT <-> Transformer model family: one configurable decoder and its residual variants."""
 
+from ptlab.models.build import (
+    build_model,
+    flops_per_token,
+    n_params,
+    param_count,
+    param_count_table,
+    residual_extra_flops,
+    residual_extra_params,
+)
 from ptlab.models.config import (
     NOTE_NUMBERS,
     OBJECTIVES,
@@ -13,16 +22,8 @@ from ptlab.models.config import (
     default_ffn_hidden,
     short_name,
 )
-from ptlab.models.model import (
-    PTLM,
-    attention_mask,
-    build_model,
-    flops_per_token,
-    n_params,
-    param_count,
-    param_count_table,
-)
-from ptlab.models.residual import ResidualLM, residual_extra_flops, residual_extra_params
+from ptlab.models.model import PTLM, attention_mask
+from ptlab.models.residual import ResidualLM
 
 __all__ = [
     "NOTE_NUMBERS",
