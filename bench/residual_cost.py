@@ -15,8 +15,7 @@ import argparse
 import torch
 from _util import machine, train_step_time
 
-from ptlab.models import RESIDUALS, all_on, build_model, flops_per_token
-from ptlab.models.residual import ResidualLM
+from ptlab.models import RESIDUALS, ResidualLM, all_on, build_model, flops_per_token
 from ptlab.profiles import profile_configs
 
 

@@ -39,7 +39,7 @@
 #
 # 作为已发表的参照，另训练 DenseFormer（{ref}`Pagliardini et al., 2024 <ref-pagliardini-2024-zh>`）
 # 与 MUDDFormer（{ref}`Xiao et al., 2025 <ref-xiao-2025-zh>`），二者在初始化时与基线完全相同。
-# 代码：`ptlab.models.residual`（模型）、`ptlab.analysis.residual`（配对比较与结论）。
+# 代码：`ptlab.models.residual`（模型）、`ptlab.residual`（研究本身：设计、逐运行测量、配对比较与结论）。
 
 # %% [markdown] tags=["lang-en"]
 # # Residual variants: cross-layer residuals and accumulated attention logits
@@ -71,7 +71,7 @@
 # As published references we also train DenseFormer
 # ({ref}`Pagliardini et al., 2024 <ref-pagliardini-2024-en>`) and MUDDFormer
 # ({ref}`Xiao et al., 2025 <ref-xiao-2025-en>`); both equal the baseline at initialisation.
-# Code: `ptlab.models.residual` (the models), `ptlab.analysis.residual` (paired comparisons
+# Code: `ptlab.models.residual` (the models), `ptlab.residual` (the study: design, per-run measurements, paired comparisons
 # and verdicts).
 
 # %% tags=["parameters"]
@@ -86,14 +86,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 from myst_nb import glue
 
-from ptlab.analysis import plots
-from ptlab.analysis import residual as res
+from ptlab import residual as res
 from ptlab.book.glue import glue_text, glue_value, save_table
 from ptlab.book.plotting import setup_figures
 from ptlab.models import RESIDUALS
 from ptlab.profiles import profile_configs
+from ptlab.residual import plots
 from ptlab.sweep import run_study
-from ptlab.sweep.designs import residual_design
 from ptlab.sweep.store import curves_frame
 
 setup_figures()
@@ -123,12 +122,12 @@ names = list(RESIDUALS) if variants == "all" else [v.strip() for v in variants.s
 model_cfg, train_cfg = profile_configs(profile, study="residual")
 runs, records = run_study(
     study,
-    residual_design(names),
+    res.design(names),
     seeds=seeds,
     profile=profile,
     results_dir=results_dir,
     section="residual",
-    time_eval=True,
+    measure=res.MEASURE,
 )
 table = res.variant_table(runs)
 curves = curves_frame(records)

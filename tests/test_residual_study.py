@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ptlab.analysis import residual as res
+from ptlab import residual as res
 from ptlab.models import RESIDUALS, SWITCHES, ConfigError
+from ptlab.residual import design as residual_design
 from ptlab.sweep import make_design, run_study
-from ptlab.sweep.designs import pin, residual_design
+from ptlab.sweep.designs import pin
 
 
 def ptlab(*args, **kw):
@@ -32,11 +33,11 @@ def test_residual_design_has_every_variant_on_the_llama_backbone_baseline_first(
     assert len(pin(rows, {})) == len(rows)  # rows that differ only in the variant stay
 
 
-def test_unknown_variant_or_variants_without_the_residual_design_is_a_config_error():
+def test_an_unknown_variant_is_a_config_error_and_the_sweep_has_no_residual_design():
     with pytest.raises(ConfigError, match="unknown residual variant 'v2_m9'; allowed: baseline"):
-        make_design("residual", variants=["v2_m9"])
-    with pytest.raises(ConfigError, match="--variants goes with --design residual"):
-        make_design("fractional", variants=["v2_m3"])
+        residual_design(["v2_m9"])
+    with pytest.raises(ConfigError, match="unknown design 'residual'"):
+        make_design("residual")  # the study owns its design; the sweep knows no study
 
 
 @pytest.mark.parametrize(
@@ -47,10 +48,12 @@ def test_unknown_variant_or_variants_without_the_residual_design_is_a_config_err
             "unknown residual variant 'v4_mlx'; allowed: baseline, v1_m1",
         ),
         (["--set", "use_rms_norm=false"], "needs every switch on"),
+        (["--design", "fractional", "--variants", "v2_m3"], "--variants goes with --design"),
     ],
 )
 def test_cli_bad_residual_input_is_one_line_exit_2_and_writes_nothing(tmp_path, args, message):
-    out = ptlab("sweep", "r", "--design", "residual", "--results-dir", str(tmp_path / "res"), *args)
+    design = [] if "--design" in args else ["--design", "residual"]
+    out = ptlab("sweep", "r", *design, "--results-dir", str(tmp_path / "res"), *args)
     assert out.returncode == 2
     assert out.stderr.count("\n") == 1 and message in out.stderr, out.stderr
     assert not (tmp_path / "res").exists()
@@ -67,7 +70,7 @@ def test_a_residual_run_records_its_timing_connections_and_cost_columns(tmp_path
         workers=1,
         progress=False,
         section="residual",
-        time_eval=True,
+        measure=res.MEASURE,
     )
     assert list(runs["residual"]) == ["baseline", "v2_m3"]
     assert (runs["status"] == "ok").all()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from ptlab.models import SWITCHES
 from ptlab.sweep import load_results, make_design, plan_runs, run_sweep
 
 SMALL = ["--profile", "smoke", "--set", "steps=40", "--set", "eval_every=20"]
@@ -198,3 +199,31 @@ def test_bad_results_dir(tmp_path):
     assert f.read_text() == "keep me"
     r = ptlab("results", "b", "--results-dir", str(tmp_path / "missing"))
     assert r.returncode == 2 and "does not exist" in r.stderr
+
+
+def test_a_study_measures_each_run_through_the_hook_it_names(tmp_path):
+    """The sweep knows no study: RunSpec.measure names the hook; its metrics join the run's
+    metrics and its other keys the record; a wrong name is a ConfigError before any run."""
+    from ptlab.models.config import ConfigError
+    from ptlab.sweep import run_study
+
+    runs, recs = run_study(
+        "hooked",
+        [dict.fromkeys(SWITCHES, True)],
+        profile="smoke",
+        overrides={"steps": 4, "eval_every": 2},
+        results_dir=str(tmp_path),
+        workers=1,
+        progress=False,
+        measure="hooks:count_parameters",
+    )
+    assert recs[0]["metrics"]["hook_params"] == recs[0]["metrics"]["n_params"]
+    assert recs[0]["hook_note"] == "measured"
+    with pytest.raises(ConfigError, match="measure hook 'hooks:nothing' not found"):
+        run_study(
+            "h2",
+            [dict.fromkeys(SWITCHES, True)],
+            profile="smoke",
+            results_dir=str(tmp_path),
+            measure="hooks:nothing",
+        )

@@ -18,6 +18,8 @@ from ptlab.circuits.cli import circuits as circuits_command
 from ptlab.models import ModelConfig
 from ptlab.models.config import ConfigError
 from ptlab.profiles import DEFAULT_PROFILE, PROFILES, check_profile
+from ptlab.residual import MEASURE as RESIDUAL_MEASURE
+from ptlab.residual import design as residual_design
 from ptlab.sweep.designs import DESIGNS
 from ptlab.sweep.runner import EXECUTORS
 from ptlab.sweep.store import DEFAULT_RESULTS_DIR, StoreError
@@ -25,6 +27,7 @@ from ptlab.train import TrainConfig
 from ptlab.values import InputError, ValueInputError, convert, guess, split_assignment
 
 FORMATS = ("table", "csv", "parquet")
+SWEEP_DESIGNS = (*DESIGNS, "residual")  # the sweep's designs and the residual study's
 
 
 def _field_types() -> dict[str, Any]:
@@ -76,7 +79,10 @@ def cli() -> None:
 @cli.command()
 @click.argument("study")
 @click.option(
-    "--design", default="fractional", show_default=True, help=f"One of: {', '.join(DESIGNS)}."
+    "--design",
+    default="fractional",
+    show_default=True,
+    help=f"One of: {', '.join(SWEEP_DESIGNS)}.",
 )
 @click.option("--n", "n", type=int, default=None, help="Number of configs (random design).")
 @click.option(
@@ -170,7 +176,7 @@ def sweep(
     from ptlab.sweep.store import ResultsStore, check_writable_dir
 
     try:
-        _choice("design", design, DESIGNS)
+        _choice("design", design, SWEEP_DESIGNS)
         _choice("executor", executor, EXECUTORS)
         check_profile(profile)
         for name, v, lo in (
@@ -184,8 +190,10 @@ def sweep(
         overrides = parse_assignments(sets)
         slurm_params = parse_assignments(slurm_sets, "--slurm", lambda k, v: guess(v))
         names = [v.strip() for v in variants.split(",") if v.strip()] if variants else None
-        rows = make_design(design, n=n, seed=design_seed, p=p, variants=names)
         residual = design == "residual"
+        if names and not residual:
+            raise InputError("--variants goes with --design residual")
+        rows = residual_design(names) if residual else make_design(design, n, design_seed, p)
         specs = plan_runs(
             study,
             rows,
@@ -195,7 +203,7 @@ def sweep(
             results_dir=results_dir,
             tensorboard_dir=tensorboard_dir,
             section="residual" if residual else None,
-            time_eval=residual,
+            measure=RESIDUAL_MEASURE if residual else None,
             first_seed=first_seed,
         )
         check_writable_dir(results_dir)
@@ -405,7 +413,23 @@ def book(profile, rebuild_all, strict) -> None:
     env = dict(os.environ)
     if profile:
         env[PROFILE_ENV] = profile
-    sys.exit(subprocess.call(cmd, cwd=b.root, env=env))
+    code = subprocess.call(cmd, cwd=b.root, env=env)
+    if code == 0:
+        code = _report_page_check(b.root / "_build" / "html", strict)
+    sys.exit(code)
+
+
+def _report_page_check(html_dir, strict: bool) -> int:
+    """Print what a reader should never see on the built pages; non-zero with -W if any."""
+    from ptlab.book.pagecheck import check_site
+
+    problems = check_site(html_dir)
+    for page, found in problems.items():
+        for p in found:
+            click.echo(f"ptlab: page check: {page}: {p}", err=True)
+    if not problems:
+        click.echo("ptlab: page check: no placeholder, raw markup, nan or wide table on any page")
+    return 1 if problems and strict else 0
 
 
 cli.add_command(circuits_command)

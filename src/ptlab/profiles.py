@@ -112,8 +112,8 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             band_layers=6,
             study=ATTRIBUTION_STUDY,
         ),
-        # cross-layer connections need depth: 4 layers (the brief's tier 1 uses 6, too slow for
-        # every variant x 2 seeds in 20 min on 2 cores; measured in the residual chapter)
+        # cross-layer connections need depth: 4 layers (6 would not fit every variant x 2 seeds
+        # in the quick budget on 2 cores; measured in the residual chapter)
         "residual": dict(model=dict(n_layers=4), train=dict(steps=300, eval_every=60)),
         # Gao et al.'s recipe at byte level on 2 CPU cores (chapter circuits, README): 3 dense
         # widths and 3x-wider sparse models at two L0, 2 layers, 2000 steps of 16 windows;

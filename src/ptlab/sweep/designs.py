@@ -1,9 +1,7 @@
-"""Designs over the ten binary switches: full factorial, random subset, regular fraction; and
-the residual-variant design (every switch on, one row per cross-layer variant).
-
-A design is a list of row dicts (switch name -> bool, and ``residual`` -> variant name for
-the residual design) in a deterministic order.
-"""
+"""Designs over the ten binary switches: full factorial, random subset, regular fraction,
+anchors. A design is a list of row dicts (switch name -> bool, plus any other model field a
+study pins, e.g. ``residual``) in a deterministic order. A study brings its own designs
+(``ptlab.residual.design``)."""
 
 from __future__ import annotations
 
@@ -15,7 +13,7 @@ import numpy as np
 from ptlab.models import SWITCHES
 from ptlab.models.config import ConfigError
 
-DESIGNS = ("full", "random", "fractional", "anchors", "residual")
+DESIGNS = ("full", "random", "fractional", "anchors")
 K = len(SWITCHES)
 
 
@@ -106,33 +104,8 @@ def anchors_design() -> list[dict[str, bool]]:
     )
 
 
-def residual_design(variants: list[str] | None = None) -> list[dict]:
-    """Every switch on (the Llama backbone) and one row per residual variant (default: all of
-    ``ptlab.models.RESIDUALS``, baseline first); an unknown name is a ConfigError listing the
-    allowed ones. The baseline is always included: every comparison is paired against it."""
-    from ptlab.models import RESIDUALS
-
-    names = list(RESIDUALS) if not variants else list(dict.fromkeys(["baseline", *variants]))
-    unknown = [v for v in names if v not in RESIDUALS]
-    if unknown:
-        raise ConfigError(
-            f"unknown residual variant {unknown[0]!r}; allowed: {', '.join(RESIDUALS)}"
-        )
-    return [{**dict.fromkeys(SWITCHES, True), "residual": v} for v in names]
-
-
-def make_design(
-    name: str,
-    n: int | None = None,
-    seed: int = 0,
-    p: int = 3,
-    variants: list[str] | None = None,
-) -> list[dict]:
+def make_design(name: str, n: int | None = None, seed: int = 0, p: int = 3) -> list[dict]:
     """Dispatch by name; raises ConfigError listing the allowed designs."""
-    if variants and name != "residual":
-        raise ConfigError("--variants goes with --design residual")
-    if name == "residual":
-        return residual_design(variants)
     if name == "full":
         return full_design()
     if name == "random":

@@ -2,11 +2,12 @@
 
 Both executors call the same ``execute_run(spec)``, which claims the run, trains, and writes one
 record; so both give the same records and the same resume semantics (finished runs are skipped).
+The sweep knows no study: a study that measures more per run names its hook in the spec
+(``RunSpec.measure``, e.g. ``ptlab.residual.MEASURE``), as the training loop calls ``after_step``.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import time
 import traceback
@@ -41,7 +42,10 @@ class RunSpec:
     seed: int
     profile: str
     tensorboard_dir: str | None = None
-    time_eval: bool = False  # also time the eval forward pass against a baseline (same process)
+    # "module:function" called after training as f(model, model_cfg, train_cfg) -> dict; its
+    # "metrics" entries join the run's metrics and its other keys join the record. A name, not
+    # a function, so the spec stays picklable for workers and Slurm jobs.
+    measure: str | None = None
 
     @property
     def run_id(self) -> str:
@@ -58,15 +62,15 @@ def plan_runs(
     results_dir: str = "results",
     tensorboard_dir: str | None = None,
     section: str | None = None,
-    time_eval: bool = False,
+    measure: str | None = None,
     first_seed: int = 0,
 ) -> list[RunSpec]:
     """One spec per (design row, seed); switch names in ``overrides`` pin that switch.
 
     Seeds are ``first_seed`` … ``first_seed + seeds − 1`` (replicates of runs trained before
     start after their seeds). ``section`` names a study section of the profile (e.g.
-    ``residual``: deeper models) that applies before ``overrides``; ``time_eval`` makes each run
-    time its eval forward pass.
+    ``residual``: deeper models) that applies before ``overrides``; ``measure`` names the
+    study's per-run hook (``RunSpec.measure``).
     """
     if not isinstance(seeds, int) or seeds < 1:
         raise ConfigError(f"--seeds must be a positive integer, got {seeds!r}")
@@ -74,6 +78,8 @@ def plan_runs(
         raise ConfigError(f"the first seed must be an integer >= 0, got {first_seed!r}")
     overrides = dict(overrides or {})
     base_m, base_t = profile_configs(profile, overrides, study=section)  # validates overrides
+    if measure:
+        resolve_hook(measure)  # a wrong name fails here, before any run
     fixed = {k: v for k, v in overrides.items() if k in SWITCHES}
     specs = []
     for row in pin(design, fixed):
@@ -88,7 +94,7 @@ def plan_runs(
                     seed,
                     profile,
                     tensorboard_dir,
-                    time_eval,
+                    measure,
                 )
             )
     return specs
@@ -134,12 +140,14 @@ def execute_run(spec: RunSpec, threads: int | None = None) -> str:
                 ModelConfig.from_dict(spec.model),
                 TrainConfig.from_dict(spec.train),
             )
+            hook = resolve_hook(spec.measure) if spec.measure else None
             res = train(
-                model_cfg, train_cfg, spec.seed, tensorboard_dir=tb, return_model=spec.time_eval
+                model_cfg, train_cfg, spec.seed, tensorboard_dir=tb, return_model=hook is not None
             )
-            if spec.time_eval and res["status"] == "ok":
-                res["metrics"].update(eval_timing(res["model"], model_cfg, train_cfg))
-                record["connections"] = connection_weights(res["model"])
+            if hook is not None and res["status"] == "ok":
+                extra = dict(hook(res["model"], model_cfg, train_cfg))
+                res["metrics"].update(extra.pop("metrics", {}))
+                record.update(extra)
             record.update(status=res["status"], metrics=res["metrics"], curve=res["curve"])
             device = res["device"]
         except Exception as e:  # recorded, so that one bad config never stops a sweep
@@ -159,69 +167,15 @@ def execute_run(spec: RunSpec, threads: int | None = None) -> str:
         store.release(rid)
 
 
-def connection_weights(model) -> dict[str, list]:
-    """The learned cross-layer weights of a residual variant as JSON lists (NaN → None), so
-    the chapter can plot them without the trained model; empty for other models."""
-    get = getattr(model, "connection_weights", None)
-    if get is None:
-        return {}
+def resolve_hook(name: str) -> Callable:
+    """The function named ``module:function`` (a ConfigError naming it if it does not exist)."""
+    import importlib
 
-    def clean(x):
-        if isinstance(x, list):
-            return [clean(v) for v in x]
-        return None if isinstance(x, float) and math.isnan(x) else x
-
-    return {k: clean(v.double().tolist()) for k, v in get().items()}
-
-
-def eval_timing(model, model_cfg: ModelConfig, train_cfg: TrainConfig, repeats: int = 5) -> dict:
-    """Forward time per eval batch of the trained model and of the baseline at the same size,
-    measured here, interleaved (median of ``repeats`` passes each), so background load on a
-    shared machine hits all alike: ``eval_time_ms``, ``eval_time_baseline_ms`` (PTLM with
-    PyTorch's fused attention, what a user would run), ``eval_time_ratio`` (the two), and
-    ``eval_time_explicit_ms`` (the same baseline with explicit attention, the code path every
-    residual variant uses: the part of a ratio that is only the unfused kernel shows there).
-    """
-    import statistics
-
-    import torch
-
-    from ptlab import data
-    from ptlab.models import build_model
-    from ptlab.models.residual import ResidualLM
-
-    batches = data.eval_batches(
-        data.load_corpus().tokens("val"),
-        n_batches=train_cfg.eval_batches,
-        batch_size=train_cfg.eval_batch_size,
-        seq_len=model_cfg.seq_len,
-    )
-    device = next(model.parameters()).device
-    base_cfg = ModelConfig.from_dict({**model_cfg.to_dict(), "residual": "baseline"})
-    models = {
-        "eval_time_ms": model.eval(),
-        "eval_time_baseline_ms": build_model(base_cfg).to(device).eval(),
-        "eval_time_explicit_ms": ResidualLM(base_cfg).to(device).eval(),
-    }
-
-    @torch.no_grad()
-    def one_pass(m) -> float:
-        t0 = time.perf_counter()
-        for b in batches:
-            m(b[:, :-1].to(device))
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        return (time.perf_counter() - t0) * 1000 / len(batches)
-
-    times: dict[str, list[float]] = {k: [] for k in models}
-    for m in models.values():  # warm-up
-        one_pass(m)
-    for _ in range(repeats):
-        for k, m in models.items():
-            times[k].append(one_pass(m))
-    out = {k: statistics.median(v) for k, v in times.items()}
-    out["eval_time_ratio"] = out["eval_time_ms"] / out["eval_time_baseline_ms"]
-    return out
+    module, _, attr = name.partition(":")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError, ValueError):
+        raise ConfigError(f"measure hook {name!r} not found; expected 'module:function'") from None
 
 
 def default_workers() -> int:
@@ -360,13 +314,13 @@ def run_study(
     workers: int | None = None,
     progress: bool = True,
     section: str | None = None,
-    time_eval: bool = False,
+    measure: str | None = None,
     first_seed: int = 0,
 ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """Plan, run what is missing, and return (runs DataFrame, records) for exactly these runs.
 
     What chapters call: records of other profiles or designs in the same study are left out.
-    ``section``, ``time_eval`` and ``first_seed`` as in ``plan_runs``.
+    ``section``, ``measure`` and ``first_seed`` as in ``plan_runs``.
     """
     specs = plan_runs(
         study,
@@ -376,7 +330,7 @@ def run_study(
         overrides=overrides,
         results_dir=results_dir,
         section=section,
-        time_eval=time_eval,
+        measure=measure,
         first_seed=first_seed,
     )
     run_sweep(specs, "local", workers=workers, progress=progress)
