@@ -112,7 +112,16 @@ def test_run_records_parameters_and_staleness(tmp_path):
 
 
 VENV_BIN = Path(sys.executable).parent
-CHAPTERS = ("models", "sweep", "shap", "variance", "attribution", "residual", "circuits")
+CHAPTERS = (
+    "models",
+    "sweep",
+    "shap",
+    "variance",
+    "attribution",
+    "residual",
+    "circuits",
+    "claims",
+)
 
 
 def user_env(**extra) -> dict:
@@ -147,6 +156,9 @@ def test_smoke_build_from_clean_the_way_make_book_runs_it(smoke_site):
             page = (html / lang / f"{name}.html").read_text()
             assert "np.float64" not in page and page.count("<img") >= 2
     assert (html / "_static" / "mathjax" / "tex-chtml.js").exists()  # math with no network
+    from ptlab.book.pagecheck import check_site
+
+    assert check_site(html) == {}  # no placeholder, raw markup, nan, wide table or bare image
     assert list((html / "_downloads").rglob("runs.csv"))  # the sweep's table is downloadable
     again = subprocess.run(
         cmd, cwd=root, capture_output=True, text=True, env=user_env(PTLAB_PROFILE="smoke")
@@ -238,6 +250,13 @@ def test_progress_bars_go_to_the_runner_file_not_the_page(tmp_path, monkeypatch)
 
 
 CHROMIUM = Path("/usr/bin/chromium")
+# the headers of tables wider than the page's main column (a table scrolls sideways)
+WIDER_THAN_PAGE = """() => {
+  const main = document.querySelector('main').getBoundingClientRect().width;
+  return Array.from(document.querySelectorAll('main table'))
+    .filter(t => t.scrollWidth > main + 2)
+    .map(t => t.innerText.slice(0, 60));
+}"""
 
 
 @pytest.mark.skipif(
@@ -273,20 +292,29 @@ def test_site_in_a_real_browser_from_disk_with_no_network(smoke_site):
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=args)
         page = browser.new_page()
         page.route("**/*", offline)
+        page.set_viewport_size({"width": 1280, "height": 900})
         for lang, other, twin in (("zh", "Figure", "en"), ("en", "图", "zh")):
             for ch in CHAPTERS:
                 resp = page.goto((html / lang / f"{ch}.html").as_uri())
                 assert resp is not None and resp.ok
                 page.wait_for_load_state("load")
-                widths = page.eval_on_selector_all("img", "els => els.map(e => e.naturalWidth)")
-                assert widths and all(w > 0 for w in widths), (lang, ch, widths)
-                captions = page.locator(".caption-number").all_inner_texts()
-                assert captions and not any(other in c for c in captions), (lang, ch, captions)
+                if ch != "claims":  # the ledger is a table, every chapter has figures
+                    widths = page.eval_on_selector_all("img", "els => els.map(e => e.naturalWidth)")
+                    assert widths and all(w > 0 for w in widths), (lang, ch, widths)
+                    captions = page.locator(".caption-number").all_inner_texts()
+                    assert captions and not any(other in c for c in captions), (lang, ch)
                 body = page.inner_text("main")
                 for junk in ("glue_value(", "import ", "it/s]", "%|", "Warning", "Traceback"):
                     assert junk not in body, (lang, ch, junk)
                 assert page.locator("div.cell_input:visible").count() == 0, (lang, ch)
                 assert page.locator("div.output.stderr").count() == 0, (lang, ch)
+                wide = page.evaluate(WIDER_THAN_PAGE)
+                assert wide == [], (lang, ch, wide)  # no table scrolls sideways at 1280 px
+                chrome = page.inner_text(".prev-next-area") if ch != "claims" else ""
+                foreign = ("上一页", "下一页") if lang == "en" else ("previous", "next")
+                assert not any(w in chrome for w in foreign), (lang, ch, chrome)
+                if lang == "zh":
+                    assert "Show code cell" not in body, ch
             page.goto((html / lang / "models.html").as_uri())
             page.wait_for_function("document.querySelectorAll('mjx-container').length > 3")
             assert "\\(" not in page.inner_text("main")  # no raw TeX left

@@ -1,8 +1,10 @@
 """The three verdict words, the detectable effect and the claims record."""
 
 import json
+from dataclasses import asdict
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -75,12 +77,31 @@ def test_claims_are_recorded_validated_and_loaded(tmp_path):
     from ptlab.book.claims import Claim, load_claims, record_claims
 
     c = dict(claim_zh="甲", claim_en="A", evidence_zh="e", evidence_en="e", section="ch-x")
-    record_claims("ch", [Claim(3, "n3.a", outcome="supported", **c)], tmp_path)
-    record_claims("ch0", [Claim(1, "n1.a", outcome="undetermined", **c)], tmp_path)
+    record_claims("ch", [Claim(3, "n3.a", outcome="supported", **c)], tmp_path, glue=False)
+    record_claims("ch0", [Claim(1, "n1.a", outcome="undetermined", **c)], tmp_path, glue=False)
     df = load_claims(["ch", "ch0", "missing"], tmp_path)
     assert list(df["key"]) == ["n1.a", "n3.a"] and list(df["chapter"]) == ["ch0", "ch"]
     assert json.loads((tmp_path / "claims" / "ch.json").read_text())["chapter"] == "ch"
     with pytest.raises(ValueError, match="outcome must be one of"):
         Claim(3, "n3.b", outcome="not supported", **c)
     with pytest.raises(ValueError, match="duplicate claim keys n3.a"):
-        record_claims("ch", [Claim(3, "n3.a", outcome="supported", **c)] * 2, tmp_path)
+        record_claims("ch", [Claim(3, "n3.a", outcome="supported", **c)] * 2, tmp_path, glue=False)
+
+
+def test_the_ledger_counts_outcomes_and_links_each_claim_to_its_section():
+    from ptlab.book.claims import Claim, ledger_markdown, summary
+
+    c = dict(claim_zh="甲|乙", claim_en="A|B", evidence_zh="e", evidence_en="e", section="res-v2")
+    claims = [
+        Claim(3, "n3.a", outcome="supported", **c),
+        Claim(3, "n3.b", outcome="undetermined", **c),
+        Claim(3, "n3.c", outcome="undetermined", **c),
+    ]
+    assert summary(claims, "en") == "1 supported · 2 undetermined"
+    assert summary(claims, "zh") == "支持 1 · 无法判定 2"
+    assert "不检验" in summary([], "zh")
+
+    md = ledger_markdown(pd.DataFrame([asdict(x) for x in claims]), "zh")
+    lines = md.splitlines()
+    assert len(lines) == 2 + 3 and "笔记三" in lines[2] and "{ref}`§ <res-v2-zh>`" in lines[2]
+    assert "甲\\|乙" in lines[2]  # a | inside a cell is escaped

@@ -60,9 +60,12 @@ def claims_dir(generated: Path | None = None) -> Path:
     return Path(generated) / "claims"
 
 
-def record_claims(chapter: str, claims: list[Claim], generated: Path | None = None) -> Path:
-    """Write this chapter's claims (replacing its previous record, atomically); returns the path.
-    Keys must be unique."""
+def record_claims(
+    chapter: str, claims: list[Claim], generated: Path | None = None, glue: bool = True
+) -> Path:
+    """Write this chapter's claims (replacing its previous record, atomically) and, in a chapter
+    (``glue``), glue the counts as ``claims_zh`` / ``claims_en`` for the landing page; returns
+    the path. Keys must be unique."""
     keys = [c.key for c in claims]
     dup = sorted({k for k in keys if keys.count(k) > 1})
     if dup:
@@ -74,7 +77,43 @@ def record_claims(chapter: str, claims: list[Claim], generated: Path | None = No
         json.dumps({"chapter": chapter, "claims": [asdict(c) for c in claims]}, indent=1)
     )
     os.replace(tmp, path)
+    if glue:
+        from ptlab.book.glue import glue_value
+
+        for lang in ("zh", "en"):
+            glue_value(f"claims_{lang}", summary(claims, lang))
     return path
+
+
+def summary(claims: list[Claim], lang: str) -> str:
+    """ "2 supported · 1 contradicted · 3 undetermined" (zero counts left out), in ``lang``."""
+    if not claims:
+        return "本章不检验笔记中的结论" if lang == "zh" else "no claim of the notes is tested here"
+    counts = {o: sum(c.outcome == o for c in claims) for o in OUTCOMES}
+    words = OUTCOME_WORDS[lang]
+    parts = [
+        f"{words[o]} {n}" if lang == "zh" else f"{n} {words[o]}" for o, n in counts.items() if n
+    ]
+    return " · ".join(parts)
+
+
+def ledger_markdown(table, lang: str) -> str:
+    """The ledger as a MyST table (render with ``{glue:md}`` and ``:format: myst``): note,
+    claim, verdict, evidence and a link to the deciding section, one row per claim."""
+    head = {
+        "zh": "| 笔记 | 结论 | 判定 | 依据 | 见 |\n|---|---|---|---|---|",
+        "en": "| note | claim | verdict | evidence | see |\n|---|---|---|---|---|",
+    }[lang]
+    rows = [head]
+    for r in table.itertuples():
+        claim = getattr(r, f"claim_{lang}").replace("|", "\\|")
+        evidence = getattr(r, f"evidence_{lang}").replace("|", "\\|")
+        note = f"笔记{'一二三四五'[r.note - 1]}" if lang == "zh" else f"Note {r.note}"
+        link = f"{{ref}}`§ <{r.section}-{lang}>`"
+        rows.append(
+            f"| {note} | {claim} | {OUTCOME_WORDS[lang][r.outcome]} | {evidence} | {link} |"
+        )
+    return "\n".join(rows)
 
 
 def load_claims(chapters: list[str], generated: Path | None = None):

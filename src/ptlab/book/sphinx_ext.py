@@ -9,6 +9,10 @@ Listed in _config.yml under ``sphinx.extra_extensions``:
 * One Sphinx build holds both languages, but ``numfig_format`` is a single setting; a
   post-transform sets it per page before references are resolved and the page is written, so
   English pages say "Figure 3.2" and Chinese pages "图 3.2", numbered within each chapter.
+* The interface strings (上一页 / previous, 目录 / Contents, 搜索 / Search) come from one
+  ``language`` (zh_CN); before each page is rendered, English pages get the untranslated
+  (English) catalogs and ``lang="en"``, Chinese pages the Chinese ones. Pages are written one
+  after the other, so the swap is per page.
 """
 
 from __future__ import annotations
@@ -49,6 +53,19 @@ class PageNumfig(SphinxPostTransform):
                 numbers[key] = (*numbers[key][:-1], i)
 
 
+def _page_interface(app, pagename, templatename, context, doctree) -> None:
+    """Interface strings and ``<html lang>`` in the page's language (see the module docstring)."""
+    import gettext
+
+    lang = page_language(pagename)
+    english = lang == "en"
+    translator = gettext.NullTranslations() if english else app.translator
+    app.builder.templates.environment.install_gettext_translations(translator)
+    if english:
+        context["translate"] = str  # sphinx-book-theme's own catalog
+        context["lang_attr"] = "en"
+
+
 def _ensure(app, config) -> None:
     from ptlab.book.runner import Book, ensure_book
 
@@ -59,5 +76,6 @@ def _ensure(app, config) -> None:
 def setup(app):
     app.connect("config-inited", _ensure, priority=100)
     app.add_post_transform(PageNumfig)
+    app.connect("html-page-context", _page_interface, priority=900)  # after the theme's
     # pages are resolved and written one after the other with the numfig format of each
     return {"parallel_read_safe": True, "parallel_write_safe": False, "version": "2"}

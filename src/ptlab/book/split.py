@@ -68,6 +68,9 @@ def header_cell(lang: str, chapter: str, record: dict[str, Any]) -> dict:
     return nbformat.v4.new_markdown_cell(src, metadata={"tags": ["ptlab-header"]})
 
 
+# myst-nb's fold prompts, per page (notebook-level ``mystnb`` config); English keeps its default
+PROMPTS = {"zh": {"code_prompt_show": "显示代码", "code_prompt_hide": "隐藏代码"}, "en": {}}
+
 DROPPED_TAGS = {"parameters", "injected-parameters"}
 DISPLAY_TAGS = {"remove-cell", "remove-input", "remove-output", "hide-cell", "hide-input"}
 
@@ -131,6 +134,8 @@ def language_notebook(nb, lang: str, chapter: str, record: dict[str, Any]):
     cells.insert(title + 1, header_cell(lang, chapter, record))
     out.cells = cells
     out.metadata["language"] = lang
+    if PROMPTS[lang]:
+        out.metadata["mystnb"] = dict(PROMPTS[lang])
     return out
 
 

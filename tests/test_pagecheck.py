@@ -1,0 +1,47 @@
+"""The page check finds what a reader must never see, and passes a clean page."""
+
+import pytest
+
+from ptlab.book.pagecheck import check_page
+
+CLEAN = """<html><body><main>
+<h1>Title</h1>
+<p>The loss is <span class="pasted-text">2.05</span> nats per byte, <strong>bold</strong>,
+and <span class="math notranslate nohighlight">\\(2^{10-3}\\)</span>.</p>
+<ul><li>a real list</li></ul>
+<table><tr><th>variant</th><th>Δ</th></tr><tr><td>v2_m3</td><td>−0.0123</td></tr></table>
+<img src="../_images/fig.png" alt="Validation loss of every variant against the baseline">
+<div class="cell_input"><pre>x = float("nan")  # **kwargs</pre></div>
+</main></body></html>"""
+
+
+def test_a_clean_page_has_no_problems():
+    assert check_page(CLEAN) == []
+
+
+@pytest.mark.parametrize(
+    "fragment, problem",
+    [
+        (
+            "<p>&lt;IPython.core.display.Markdown object&gt;</p>",
+            "placeholder 'IPython.core.display'",
+        ),
+        ("<p>at <span>object at 0x7f</span></p>", "placeholder 'object at 0x'"),
+        ("<p>**本书对应章节：**暂无</p>", "raw ** in <p>"),
+        ("<p>- first item - second item</p>", "a list rendered as a paragraph"),
+        ("<p>see {ref}`notes &lt;x&gt;`</p>", "raw role in <p>"),
+        ("<p>a design of $2^{10-3}$ runs</p>", "unrendered $…$ math"),
+        ("<p>the ratio is nan here</p>", "nan in <p>"),
+        ("<table><tr><td>a</td><td>NaN</td></tr></table>", "nan in <td>"),
+        (
+            "<table><tr>" + "<td>1</td>" * 9 + "</tr></table>",
+            "table with 9 columns",
+        ),
+        ('<img src="a.png" alt="../_build/jupyter_execute/fig.png">', "image without descriptive"),
+        ('<img src="a.png">', "image without descriptive"),
+    ],
+)
+def test_each_kind_of_defect_is_found(fragment, problem):
+    html = CLEAN.replace("</main>", fragment + "</main>")
+    found = check_page(html)
+    assert any(problem in p for p in found), found
