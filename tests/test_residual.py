@@ -28,6 +28,7 @@ FIXED = {n for n in RESIDUALS if n.startswith("v1_")} | {
     "v3_m2",
     "v3_m3_1",
     "v3_m4_1",
+    "v3_m1_r",
     "v4_m1",
     "v4_m2",
     "v4_m3",
@@ -243,8 +244,9 @@ def test_v2_follows_the_written_formulas():
             torch.testing.assert_close(model(x), ref_head(model, u))
 
 
-def v3_reference(model, x, site: str, keep: bool):
-    """V3 with plain sums; ``keep=False`` is the wrong reading (P_i recomputed from u_m)."""
+def v3_reference(model, x, site: str, keep: bool, replace: bool = False):
+    """V3 with plain sums; ``keep=False`` is the wrong reading (P_i recomputed from u_m);
+    ``replace`` drops y_m at the MLP site (v3_m1_r)."""
     u, kept = model.embed(x), []
     for m, block in enumerate(model.blocks):
         a, p = own_attention(model, block, u)
@@ -259,10 +261,37 @@ def v3_reference(model, x, site: str, keep: bool):
             u = y + ref_mlp(block, y)
         else:
             y = u + a
-            u = y + ref_mlp(block, y) + sum(earlier)
+            u = (0 if replace else y) + ref_mlp(block, y) + sum(earlier)
         kept.append(p)
         assert len(kept) == m + 1
     return ref_head(model, u)
+
+
+def test_v3_replace_reading_drops_the_mlp_sites_residual():
+    model, x = variant("v3_m1_r"), tokens()
+    sharpen_attention(model)
+    with torch.no_grad():
+        out = model(x)
+        torch.testing.assert_close(out, v3_reference(model, x, "mlp", keep=True, replace=True))
+        assert not torch.allclose(out, v3_reference(model, x, "mlp", keep=True), atol=1e-3)
+
+
+@pytest.mark.parametrize("name", LEARNED)
+def test_the_trainable_connection_count_is_what_gets_a_gradient(name):
+    """1A trains only its lower triangle, 1C / v4_c never their query-0 weight (a softmax over
+    one logit), v4_m4 never b_1; everything else gets a gradient (W2 = 0 blocks W1 at step 0
+    only, so the generators take one step first)."""
+    from ptlab.models import residual_extra_params, residual_trainable_params
+
+    model = variant(name)
+    with torch.no_grad():  # W2 as after a first step, so that the generators' W1 see gradients
+        for gen in getattr(model.connections, "gen", ()):
+            gen.w2.normal_(std=0.1)
+    model.train()
+    model(tokens()).logsumexp(-1).mean().backward()
+    got = sum(int((p.grad != 0).sum()) for p in model.connections.parameters())
+    assert got == residual_trainable_params(model.cfg)
+    assert residual_trainable_params(model.cfg) <= residual_extra_params(model.cfg)
 
 
 @pytest.mark.parametrize("name, site", [("v3_m1", "mlp"), ("v3_m2", "attn")])

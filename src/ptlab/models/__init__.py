@@ -8,6 +8,7 @@ from ptlab.models.build import (
     param_count_table,
     residual_extra_flops,
     residual_extra_params,
+    residual_trainable_params,
 )
 from ptlab.models.config import (
     NOTE_NUMBERS,
@@ -46,5 +47,6 @@ __all__ = [
     "param_count_table",
     "residual_extra_flops",
     "residual_extra_params",
+    "residual_trainable_params",
     "short_name",
 ]

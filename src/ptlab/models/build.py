@@ -105,7 +105,7 @@ def residual_extra_params(cfg: ModelConfig) -> int:
     """Connection parameters of ``cfg.residual`` (closed forms, tested against the built model).
 
     L layers, d width, T = seq_len, P = L(L+1)/2 (the pairs i <= m):
-      baseline, V1, v2_m1, v2_m2, v3_m1, v3_m2, v3_m3_1, v3_m4_1, v4_m1..v4_m3: 0
+      baseline, V1, v2_m1, v2_m2, v3_m1, v3_m2, v3_m3_1, v3_m4_1, v3_m1_r, v4_m1..v4_m3: 0
       v2_m3, v3_m3_2, v3_m4_2: theta_m in R^m for m = 2..L: P - 1
       v4_m4: a_m, b_m: 2 L;  v4_m5, v4_m7: rho_{m,i}: P;  v4_m6: rho and b: 2 P
       v4_m1a: P T^2;  v4_m1b, v4_m1c: P T;  v4_c: L T
@@ -135,6 +135,28 @@ def residual_extra_params(cfg: ModelConfig) -> int:
         ks = [mudd_streams(i, L) * (i + 1) for i in range(1, L + 1)]
         return sum(d * k + k * k + k for k in ks)
     return counts.get(name, 0)
+
+
+def residual_trainable_params(cfg: ModelConfig) -> int:
+    """The connection parameters that can ever receive a gradient (``residual_extra_params``
+    minus those that never can), tested against the gradients themselves:
+
+    * 1A's T x T matrices act through the causal mask, so only the lower triangle trains, and
+      not its entry (0, 0): query 0 sees key 0 alone, a softmax over one logit is constant.
+      P (T (T + 1) / 2 - 1) of P T^2 train.
+    * 1C and v4_c weight whole query rows; row 0 is that one-logit softmax: P (T - 1), L (T - 1).
+    * v4_m4's b_1 multiplies ln 1 = 0: 2 L - 1.
+    * The generators' W1 get no gradient at step 0 only (W2 = 0), so they count.
+    """
+    L, T, name = cfg.n_layers, cfg.seq_len, cfg.residual
+    P = L * (L + 1) // 2
+    never = {
+        "v4_m1a": P * (T * T - (T * (T + 1) // 2 - 1)),
+        "v4_m1c": P,
+        "v4_c": L,
+        "v4_m4": 1,
+    }
+    return residual_extra_params(cfg) - never.get(name, 0)
 
 
 def residual_extra_flops(cfg: ModelConfig) -> float:

@@ -78,6 +78,7 @@ RESIDUALS: tuple[str, ...] = (
     "v3_m3_2",
     "v3_m4_1",
     "v3_m4_2",
+    "v3_m1_r",
     *(f"v4_m{k}" for k in range(1, 8)),
     *(f"v4_m1{c}" for c in "abcde"),
     "v4_c",

@@ -38,7 +38,10 @@ DEPTH_SITES = {
     "v3_m3_2": ("mlp", "softmax"),
     "v3_m4_1": ("attn", "mean"),
     "v3_m4_2": ("attn", "softmax"),
+    "v3_m1_r": ("mlp", "sum"),
 }
+# V3 read as "replace the residual" (as V1 does): the MLP site's sum takes the place of y_m
+REPLACE = ("v3_m1_r",)
 SOFTMAX_MIXED = ("v2_m3", "v3_m3_2", "v3_m4_2")
 LAYER_SCALED = ("v4_m1", "v4_m2", "v4_m3", "v4_m4")  # s depends on m only
 PAIR_SCALED = ("v4_m5", "v4_m6", "v4_m7")  # a learned s per (m, i)

@@ -40,7 +40,10 @@ Decisions (each with a test where it can be tested):
   f^_i(u_m) = MLP_i(N2_i(u_m + a^_i(u_m))) (no final residual); for i = m these are the layer's
   own a_m and f_m. M1: u_{m+1} = y_m + sum_{i<=m} f^_i(u_m); M2: y_m = u_m + sum_{i<=m} a^_i(u_m);
   M3.1 / M4.1 weight the MLP / attention sum by 1/m, M3.2 / M4.2 by softmax(theta_m), theta_m in
-  R^m, zero init (as V2-M3, no parameter at m = 1). The residual is kept.
+  R^m, zero init (as V2-M3, no parameter at m = 1). The residual is kept (the note says "modify
+  the residual at the MLP site to the sum of the recomputed outputs", which also reads as
+  "replace"); ``v3_m1_r`` is that other reading of M1, as V1 replaces:
+  u_{m+1} = f_m + sum_{i<m} f^_i(u_m) (y_m dropped; at m = 1 the stream is f_1 alone).
 * V4: raw scores R_i = RoPE(q_i) RoPE(k_i)^T (per head, from layer i's own input, unscaled) are
   carried unmasked; Z_m = sum_{i<=m} s_{m,i} (W_{m,i} * R_i) and P_m = softmax(mask(Z_m)): the
   causal mask is applied once, after weighting and summing, so no -inf is ever multiplied.
@@ -91,6 +94,7 @@ from ptlab.models.connections import (
     LAYER_SCALED,
     MUDD_STREAMS,
     PAIR_SCALED,
+    REPLACE,
     SOFTMAX_MIXED,
     TOKEN_WEIGHTS,
     V1_SITES,
@@ -302,7 +306,7 @@ class ResidualLM(nn.Module):
         M1 (MLP site): y_m = u_m + a_m, u_{m+1} = y_m + sum_{i<=m} c_i f^_i(u_m);
         M2 (attention site): y_m = u_m + sum_{i<=m} c_i a^_i(u_m), u_{m+1} = y_m + f_m;
         c = 1 (M1, M2), 1/m (M3.1, M4.1) or softmax(theta_m) (M3.2, M4.2); the i = m terms are
-        the layer's own a_m and f_m.
+        the layer's own a_m and f_m. The replace reading (REPLACE): u_{m+1} = sum_{i<=m} f^_i(u_m).
         """
         site, weighting = DEPTH_SITES[self.residual]
         recompute = self._recomputed_attention if site == "attn" else self._recomputed_mlp
@@ -316,7 +320,8 @@ class ResidualLM(nn.Module):
                 u = y + block.mlp(y)
             else:
                 y = u + a
-                u = y + depth_sum([*earlier, block.mlp(y)], c)
+                mixed = depth_sum([*earlier, block.mlp(y)], c)
+                u = mixed if self.residual in REPLACE else y + mixed
             kept.append(p)
         return u
 
