@@ -85,14 +85,19 @@ def test_a_residual_run_records_its_timing_connections_and_cost_columns(tmp_path
     assert m.shape[0] == 3 and np.allclose(np.nansum(m, axis=1), 1.0, atol=1e-5)
 
 
-def planted(deltas: dict[str, float], seeds: int = 4, noise: float = 0.002) -> pd.DataFrame:
-    """A runs table with known paired differences: loss = baseline(seed) + Δ + small noise."""
+def planted(
+    deltas: dict[str, float], seeds: int = 4, noise: float = 0.002, slow: float = 1.5
+) -> pd.DataFrame:
+    """A runs table with known paired differences: loss = baseline(seed) + Δ + noise (the
+    noise is the sd of a variant's per-seed jitter); 1A–1E evaluate ``slow`` x the explicit
+    baseline, everything else at its speed."""
     rng = np.random.default_rng(0)
     base = 2.0 + 0.2 * rng.standard_normal(seeds)
     rows = []
     for name, d in {"baseline": 0.0, **deltas}.items():
         for s in range(seeds):
             jitter = 0.0 if name == "baseline" else noise * rng.standard_normal()
+            ratio = slow if name.startswith("v4_m1") and len(name) == 6 else 1.0
             rows.append(
                 {
                     "residual": name,
@@ -102,7 +107,8 @@ def planted(deltas: dict[str, float], seeds: int = 4, noise: float = 0.002) -> p
                     "n_params": 1000,
                     "flops_per_token": 6000.0,
                     "step_ms": 10.0,
-                    "eval_time_ratio": 1.5 if name.startswith("v4_m1") else 1.0,
+                    "eval_time_ratio": 1.1 * ratio,
+                    "eval_time_ms": 11.0 * ratio * (1 + 0.01 * rng.standard_normal()),
                     "eval_time_baseline_ms": 10.0,
                     "eval_time_explicit_ms": 11.0,
                 }
@@ -125,69 +131,157 @@ def test_paired_intervals_find_planted_differences_and_nothing_in_noise():
     )
 
 
-V2_SUPPORTED = {"v2_m1": 0.01, "v2_m2": 0.005, "v2_m3": -0.02}
+def test_holm_within_a_claim_matches_statsmodels_and_intervals_are_bonferroni():
+    from scipy import stats
+    from statsmodels.stats.multitest import multipletests
+
+    runs = planted({"v2_m1": 0.01, "v2_m2": 0.004, "v2_m3": -0.003}, noise=0.004, seeds=5)
+    pairs = [("v2_m3", "v2_m1"), ("v2_m3", "v2_m2")]
+    comps = res.compare(runs, pairs)
+    raw = []
+    for a, b in pairs:
+        d = (
+            runs[runs.residual == a].set_index("seed")["eval/loss"]
+            - runs[runs.residual == b].set_index("seed")["eval/loss"]
+        )
+        raw.append(stats.ttest_1samp(d, 0).pvalue)
+        half = stats.t.ppf(1 - 0.05 / 4, 4) * d.std(ddof=1) / math.sqrt(5)
+        c = comps[len(raw) - 1]
+        assert (c.low, c.high) == pytest.approx((d.mean() - half, d.mean() + half))
+    holm = multipletests(raw, method="holm")[1]
+    assert [c.p_holm for c in comps] == pytest.approx(list(holm))
+    assert all(c.k == 2 for c in comps)
+
+
+def test_a_contrast_averages_its_variants_per_seed():
+    runs = planted({"v4_m1d": -0.02, "v4_m1e": -0.04, "v4_m1a": 0.0, "v4_m1b": 0.0})
+    runs = pd.concat([runs, planted({"v4_m1c": 0.03}).query("residual == 'v4_m1c'")])
+    (c,) = res.compare(runs, [(("v4_m1d", "v4_m1e"), ("v4_m1a", "v4_m1b", "v4_m1c"))])
+    assert c.estimate == pytest.approx(-0.03 - 0.01, abs=0.004) and c.a == "v4_m1d+v4_m1e"
+
+
+ALL_V = {v: 0.0 for v in RESIDUALS if v != "baseline"}
+
+
+def decided(deltas: dict[str, float], noise: float = 0.002, seeds: int = 4, slow: float = 1.5):
+    runs = planted({**ALL_V, **deltas}, seeds=seeds, noise=noise, slow=slow)
+    return {d.spec.key: d for d in res.decide_all({"screen": runs}, 0.01, 0.10)}
 
 
 @pytest.mark.parametrize(
-    "deltas, claim, verdict",
+    "deltas, claim, outcome",
     [
-        (V2_SUPPORTED, "v2", "supported"),
-        ({"v2_m1": -0.03, "v2_m2": 0.0, "v2_m3": -0.02}, "v2", "partly"),  # better, not best
-        ({"v2_m1": 0.01, "v2_m2": 0.02, "v2_m3": 0.0}, "v2", "partly"),  # best, within noise
-        ({"v2_m1": -0.01, "v2_m2": 0.0, "v2_m3": 0.02}, "v2", "not supported"),
-        ({"v2_m3": -0.02}, "v1", "not run"),
+        ({"v2_m1": 0.03, "v2_m2": 0.02, "v2_m3": -0.02}, "v2_best", "supported"),
+        ({"v2_m1": -0.03, "v2_m3": -0.02}, "v2_best", "contradicted"),
+        ({"v2_m1": 0.0005, "v2_m2": 0.02}, "v2_best", "undetermined"),
+        ({"v2_m3": -0.02}, "v2_better", "supported"),
+        ({"v2_m3": 0.02}, "v2_better", "contradicted"),
+        ({"v2_m3": -0.0005}, "v2_better", "undetermined"),
         (
-            {f"v1_m{i}": d for i, d in enumerate([0.1, 0.1, 0.02, 0.021, 0.1, 0.1, 0.1], 1)},
-            "v1",
+            {"v1_m1": 0.2, "v1_m2": 0.2, "v1_m5": 0.2, "v1_m6": 0.2, "v1_m7": 0.2},
+            "v1_best",
             "supported",
         ),
+        ({"v1_m1": -0.05}, "v1_best", "contradicted"),
+        ({"v1_m3": 0.02, "v1_m4": 0.03}, "v1_below", "supported"),
+        ({"v1_m3": -0.02}, "v1_below", "contradicted"),
+        ({"v1_m3": -0.01, "v1_m4": 0.0}, "v1_m3_m4", "supported"),
+        ({"v1_m3": 0.01, "v1_m4": 0.0}, "v1_m3_m4", "contradicted"),
+        ({"v1_m1": 0.001, "v1_m2": 0.0, "v1_m3": 0.0, "v1_m4": 0.001}, "v1_division", "supported"),
+        ({"v1_m1": 0.3, "v1_m2": 0.0}, "v1_division", "contradicted"),
+        ({"v1_m1": 0.009, "v1_m2": 0.0}, "v1_division", "undetermined"),
+        ({"v3_m1": -0.01, "v3_m3_1": -0.01, "v3_m3_2": -0.01}, "v3_site", "supported"),
+        ({"v3_m2": -0.01}, "v3_site", "contradicted"),
+        ({"v3_m3_1": -0.01, "v3_m3_2": -0.02}, "v3_better", "supported"),
+        ({"v3_m3_1": 0.01}, "v3_better", "contradicted"),
+        # six and five comparisons: the Bonferroni-level intervals are wider, so larger effects
+        ({f"v4_m{i}": 0.03 for i in range(2, 8)}, "v4_scaling", "supported"),
+        ({"v4_m5": -0.03}, "v4_scaling", "contradicted"),
         (
-            {f"v1_m{i}": d for i, d in enumerate([0.1, 0.1, 0.02, 0.09, 0.1, 0.1, 0.1], 1)},
-            "v1",
-            "partly",  # M3 best and both below the baseline, but M4 far from M3
-        ),
-        (
-            {
-                "v3_m1": -0.01,
-                "v3_m2": 0.01,
-                "v3_m3_1": -0.02,
-                "v3_m4_1": 0.0,
-                "v3_m3_2": -0.02,
-                "v3_m4_2": 0.01,
-            },
-            "v3",
-            "supported",
-        ),
-        ({f"v4_m{i}": 0.01 * i for i in range(1, 8)}, "v4_scaling", "supported"),
-        ({f"v4_m{i}": 0.01 * (8 - i) for i in range(1, 8)}, "v4_scaling", "not supported"),
-        (
-            {"v4_m1a": -0.01, "v4_m1b": -0.01, "v4_m1c": -0.01, "v4_m1d": -0.02, "v4_m1e": -0.02},
+            {t: -0.03 for t in ("v4_m1a", "v4_m1b", "v4_m1c", "v4_m1d", "v4_m1e")},
             "v4_tokens",
             "supported",
         ),
+        ({"v4_m1b": 0.03}, "v4_tokens", "contradicted"),
+        ({"v4_m1d": -0.02, "v4_m1e": -0.02}, "v4_de_abc", "supported"),
+        ({"v4_m1a": -0.02}, "v4_de_abc", "contradicted"),
+        ({}, "v4_slower", "supported"),
     ],
 )
-def test_claim_verdicts_cross_their_thresholds(deltas, claim, verdict):
-    claims = res.claims(res.variant_table(planted(deltas))).set_index("claim")
-    assert claims.loc[claim, "verdict"] == verdict, claims.loc[claim, "evidence_en"]
-    assert claims.loc[claim, "verdict_zh"] and claims.loc[claim, "verdict_en"]
+def test_every_claim_crosses_its_thresholds(deltas, claim, outcome):
+    d = decided(deltas)[claim]
+    assert d.outcome == outcome, [(c.a, c.b, c.low, c.high) for c in d.comparisons]
+    assert d.tier == "screen" and d.n == 4
+
+
+def test_slower_means_beyond_the_stated_margin_over_the_explicit_baseline():
+    assert decided({}, slow=1.02)["v4_slower"].outcome == "contradicted"  # 2 % < 10 %
+    assert decided({}, slow=1.10, seeds=3)["v4_slower"].outcome == "undetermined"
+
+
+def test_an_undetermined_verdict_states_the_smallest_detectable_effect():
+    d = decided({"v2_m3": -0.001}, noise=0.01)["v2_better"]
+    zh, en = res.verdicts.evidence(d)
+    assert d.outcome == "undetermined" and "smallest detectable effect" in en
+    assert "可检测的最小效应" in zh and "screen, 4 seeds" in en
+
+
+def test_a_claim_uses_the_confirmation_when_it_trained_the_variants():
+    screen = planted({**ALL_V, "v2_m3": -0.0005}, noise=0.01)
+    confirm = planted({"v2_m3": -0.02}, seeds=6)
+    d = {
+        x.spec.key: x
+        for x in res.decide_all({"confirmation": confirm, "screen": screen}, 0.01, 0.1)
+    }
+    assert d["v2_better"].tier == "confirmation" and d["v2_better"].outcome == "supported"
+    assert d["v2_best"].tier == "screen"  # v2_m1, v2_m2 were not confirmed
+    assert res.decide_all({"screen": planted({"v2_m3": 0.0})}, 0.01, 0.1)[0].tier == "not run"
+
+
+def test_finalists_are_the_baseline_and_each_familys_best_screen_delta():
+    from ptlab.residual.tiers import FAMILIES
+
+    deltas = {**ALL_V, "v2_m2": -0.01, "v4_m1c": -0.02, "v3_m1_r": -0.03, "mudd": -0.001}
+    table = res.variant_table(planted(deltas))
+    chosen = res.finalists(table)
+    assert chosen[0] == "baseline" and len(chosen) == 1 + len(FAMILIES)
+    assert {"v2_m2", "v4_m1c", "v3_m1_r", "mudd"} <= set(chosen)
+
+
+def test_the_power_calculation_uses_the_screens_paired_sd():
+    from ptlab.residual import ResidualSettings, power
+    from ptlab.verdict import detectable_effect
+
+    runs = planted({"v2_m3": 0.0, "mudd": 0.0}, noise=0.02, seeds=2)
+    s = ResidualSettings.from_profile("quick")
+    p = power(runs, ["baseline", "v2_m3", "mudd"], s)
+    assert p["dof"] == 2 and p["variants"] == 2
+    assert detectable_effect(p["sd"] / math.sqrt(p["seeds_needed"]), p["seeds_needed"] - 1) <= 0.02
+    assert p["seeds_used"] == min(p["seeds_needed"], s.confirm_seeds)
 
 
 def test_experiment_three_names_the_module_that_gains_and_the_one_that_costs():
     deltas = {"v4_m1": -0.02, "v4_c": 0.0, "v4_d": 0.0, "v4_m1c": -0.02, "v4_m1d": -0.02}
-    row = res.claims(res.variant_table(planted(deltas))).set_index("claim").loc["v4_modules"]
-    assert row["verdict"] == "supported"
-    assert "gain comes mostly from logit accumulation" in row["evidence_en"]
-    assert "time goes mostly to logit accumulation" in row["evidence_en"]  # v4_m1* ratio 1.5
+    table = res.experiment3(planted(deltas, slow=1.5))
+    zh, en = res.experiment3_answer(table)
+    assert "the lower loss comes with accumulation" in en and "time goes mostly to both" in en
+    zh, en = res.experiment3_answer(
+        res.experiment3(
+            planted(
+                {"v4_m1": 0.0, "v4_c": 0.0, "v4_d": 0.0, "v4_m1c": 0.0, "v4_m1d": 0.0}, noise=0.01
+            )
+        )
+    )
+    assert "no combination" in en and "无法与零区分" in zh
 
 
-def test_published_relatives_sit_beside_this_runs_numbers():
-    table = res.variant_table(planted({"denseformer": -0.01, "mudd": -0.02}))
+def test_published_relatives_sit_beside_this_runs_numbers_in_their_own_units():
+    table = res.variant_table(planted({"denseformer": -0.01, "mudd": -0.02, "v4_m1": 0.0}))
     pub = res.against_published(table)
     assert set(pub["variant"]) == {"denseformer", "mudd", "v4_m1"}
-    assert pub.loc[pub["variant"] == "mudd", "delta_loss_here"].iloc[0] == pytest.approx(
-        -0.02, abs=0.003
-    )
-    assert pub.loc[pub["variant"] == "v4_m1", "delta_loss_here"].isna().all()
+    mudd = pub[pub["variant"] == "mudd"]
+    assert mudd["delta_loss"].iloc[0] == pytest.approx(-0.02, abs=0.003)
+    assert -0.076 in set(mudd["published"])  # MUDDFormer without re-allocation
+    assert pub.loc[pub["variant"] == "v4_m1", "unit"].iloc[0] == "MLM accuracy, points"
     shown = res.show(table)
-    assert "Δ 损失 · Δ loss" in shown.columns and shown.index.name == "变体 · variant"
+    assert shown.shape[1] <= 7 and shown.index.name == "变体 · variant"

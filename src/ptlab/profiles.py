@@ -44,6 +44,23 @@ ATTRIBUTION_STUDY: dict[str, Any] = dict(
     exact_members=("ar",),  # members that get exact Shapley (2^N forwards each)
 )
 
+# The residual study's tiers after the screen (ptlab.residual.ResidualSettings; the rules are in
+# ptlab.residual.tiers).
+RESIDUAL_STUDY: dict[str, Any] = dict(
+    screen_seeds=2,  # every variant twice: the screen's paired sd feeds the power calculation
+    lr_rates=(2e-3, 3e-3, 5e-3),  # the confirmation's rate is chosen on the baseline
+    lr_seeds=2,
+    confirm_steps=900,  # 3x the screen: the baseline's curve flattens (the chapter shows it)
+    confirm_seeds=4,  # a cap: what fits the quick budget (the chapter prints what is needed)
+    confirm_eval_batches=100,  # 100 x 32 windows x 64 bytes = 204,800 bytes of validation
+    confirm_eval_every=150,
+    target=0.02,  # nats/byte: published gains are 0.02-0.08 at scale
+    margin=0.01,  # "hardly matters": within +-0.01 nats/byte (about half a seed sd)
+    slower_margin=0.10,  # "slower": more than 10 % over the explicit-attention baseline
+    depth_layers=8,  # L = 4 vs 8 for the two best finalists; 0 skips
+    depth_seeds=2,
+)
+
 PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     # seconds per run: enough steps that the loss moves, so every code path runs in the tests
     "smoke": {
@@ -69,7 +86,15 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
                 **dict(n_shapley=2, n_boot=50),
             },
         ),
-        "residual": dict(model=dict(n_layers=3), train={}),
+        "residual": dict(
+            model=dict(n_layers=3),
+            train={},
+            study={
+                **RESIDUAL_STUDY,
+                **dict(lr_rates=(3e-3, 5e-3), confirm_steps=40, confirm_eval_batches=4),
+                **dict(confirm_eval_every=20, confirm_seeds=2, depth_layers=4),
+            },
+        ),
         # every code path of the circuits study in seconds: "solved" and the target are loose
         "circuits": dict(
             model=dict(n_layers=2, seq_len=64, afrac=0.25, pos_embed=True),
@@ -112,9 +137,12 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             band_layers=6,
             study=ATTRIBUTION_STUDY,
         ),
-        # cross-layer connections need depth: 4 layers (6 would not fit every variant x 2 seeds
-        # in the quick budget on 2 cores; measured in the residual chapter)
-        "residual": dict(model=dict(n_layers=4), train=dict(steps=300, eval_every=60)),
+        # the screen: every variant x 2 seeds at 4 layers (cross-layer connections need depth; 6
+        # would not fit the quick budget on 2 cores), 300 steps at lr 5e-3; the tiers after it
+        # (learning rate, confirmation, fairness, depth) in RESIDUAL_STUDY
+        "residual": dict(
+            model=dict(n_layers=4), train=dict(steps=300, eval_every=60), study=RESIDUAL_STUDY
+        ),
         # Gao et al.'s recipe at byte level on 2 CPU cores (chapter circuits, README): 3 dense
         # widths and 3x-wider sparse models at two L0, 2 layers, 2000 steps of 16 windows;
         # AbsTopK off (afrac=1, one of the paper's own sweep settings) and a position embedding
@@ -161,7 +189,16 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             band_layers=0,  # the M model's own thirds hold two layers: no extra model
             study=ATTRIBUTION_STUDY,
         ),
-        "residual": dict(model=dict(n_layers=8), train={}),
+        # 8 layers on a GPU; the confirmation's seeds are what the power calculation asks for
+        "residual": dict(
+            model=dict(n_layers=8),
+            train={},
+            study={
+                **RESIDUAL_STUDY,
+                **dict(screen_seeds=3, confirm_steps=10000, confirm_seeds=30),
+                **dict(confirm_eval_batches=200, confirm_eval_every=1000, depth_layers=12),
+            },
+        ),
         # the brief's larger setup (a GPU): 4 layers, AbsTopK 1/4, no position embedding
         "circuits": dict(
             model=dict(n_layers=4, seq_len=128, afrac=0.25, pos_embed=False),

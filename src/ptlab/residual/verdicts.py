@@ -1,263 +1,385 @@
-"""Verdicts on the claims of the lab's Note 3 (book/en/notes.md), as (zh, en) text and one row
-per claim. Shown in: chapter *residual*.
+"""The claims of the lab's Note 3 (book/en/notes.md), each decided in the book's three words.
+
+A claim is a family of paired comparisons (``ptlab.residual.compare``) all claimed in one
+direction: ``supported`` when every comparison's interval lies on the claimed side,
+``contradicted`` when any lies on the other side (or, for "hardly matters", outside ±margin),
+``undetermined`` otherwise, with the smallest effect the run could have detected. A claim is
+decided on the most thorough tier that trained all its variants (the confirmation, else the
+screen), and says which. Experiment 3, which the note leaves open, is a measured answer, not a
+scored claim (``experiment3``). Every sentence comes in (zh, en). Shown in: chapter *residual*.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from ptlab.residual.study import VERSIONS
+from ptlab.display import fmt_number
+from ptlab.residual.compare import Comparison, compare, family_outcome
+from ptlab.verdict import OUTCOME_WORDS
+
+BASE = "baseline"
+TOKENS = ("v4_m1a", "v4_m1b", "v4_m1c", "v4_m1d", "v4_m1e")
+SLOWDOWN = "excess_slowdown"  # log(eval time / explicit baseline's) − log(1 + slower_margin)
 
 
 @dataclass(frozen=True)
-class Call:
-    """A variant against the baseline: ``better``, ``worse`` or ``tie`` (95 % CI covers 0,
-    or fewer than 2 seeds)."""
+class ClaimSpec:
+    """One claim of Note 3: its words, its comparisons (a, b) and the claimed direction."""
 
-    variant: str
-    delta: float
-    low: float
-    high: float
+    key: str
+    claim_zh: str
+    claim_en: str
+    pairs: tuple
+    sign: int  # −1: a below b (lower loss), +1: above, 0: negligible within ±margin
+    section: str  # the chapter's label prefix of the section that decides it
+    metric: str = "eval/loss"
+    uses_margin: bool = False  # sign 0 claims and "slower" use the settings' margins
 
     @property
-    def outcome(self) -> str:
-        if self.high < 0:
-            return "better"
-        if self.low > 0:
-            return "worse"
-        return "tie"
-
-    def zh(self) -> str:
-        word = {"better": "优于基线", "worse": "劣于基线", "tie": "与基线的差异在噪声之内"}
-        ci = f"95% CI [{self.low:+.4f}, {self.high:+.4f}]"
-        return f"{self.variant}（Δ = {self.delta:+.4f}，{ci}，{word[self.outcome]}）"
-
-    def en(self) -> str:
-        word = {"better": "better than", "worse": "worse than", "tie": "within noise of"}
-        return (
-            f"{self.variant} (Δ = {self.delta:+.4f}, 95% CI [{self.low:+.4f}, {self.high:+.4f}], "
-            f"{word[self.outcome]} the baseline)"
-        )
+    def variants(self) -> set[str]:
+        out = set()
+        for pair in self.pairs:
+            for side in pair:
+                if side is None:
+                    continue
+                out |= {side} if isinstance(side, str) else set(side)
+        return out
 
 
-def _calls(table: pd.DataFrame) -> dict[str, Call]:
-    return {
-        r.variant: Call(r.variant, r.delta_loss, r.ci_low, r.ci_high)
-        for r in table.itertuples()
-        if r.variant != "baseline"
-    }
+def _v1(i: int) -> str:
+    return f"v1_m{i}"
 
 
-def _best(calls: dict[str, Call], names) -> str | None:
-    present = [n for n in names if n in calls]
-    return min(present, key=lambda n: calls[n].delta) if present else None
+CLAIMS: tuple[ClaimSpec, ...] = (
+    ClaimSpec(
+        "v2_best",
+        "V2-M3（可学习 softmax 权重）在 V2 中损失最低",
+        "V2-M3 (learned softmax weights) has the lowest loss of V2",
+        (("v2_m3", "v2_m1"), ("v2_m3", "v2_m2")),
+        -1,
+        "residual-claims",
+    ),
+    ClaimSpec(
+        "v2_better",
+        "V2-M3 的损失略低于基线",
+        "V2-M3's loss is slightly below the baseline's",
+        (("v2_m3", BASE),),
+        -1,
+        "residual-claims",
+    ),
+    ClaimSpec(
+        "v1_best",
+        "V1 中 M3、M4（修改 MLP 处）损失最低",
+        "V1's M3 and M4 (the MLP site) have the lowest loss of V1",
+        tuple((_v1(a), _v1(b)) for a in (3, 4) for b in (1, 2, 5, 6, 7)),
+        -1,
+        "residual-claims",
+    ),
+    ClaimSpec(
+        "v1_below",
+        "V1-M3、V1-M4 的损失略高于基线",
+        "V1-M3 and V1-M4 have a loss slightly above the baseline's",
+        ((_v1(3), BASE), (_v1(4), BASE)),
+        +1,
+        "residual-claims",
+    ),
+    ClaimSpec(
+        "v1_m3_m4",
+        "V1-M3 略好于 V1-M4",
+        "V1-M3 is slightly better than V1-M4",
+        ((_v1(3), _v1(4)),),
+        -1,
+        "residual-claims",
+    ),
+    ClaimSpec(
+        "v1_division",
+        "是否除以 m−1 对损失影响不大（M1 对 M2，M3 对 M4）",
+        "Dividing by m−1 hardly changes the loss (M1 vs M2, M3 vs M4)",
+        ((_v1(1), _v1(2)), (_v1(3), _v1(4))),
+        0,
+        "residual-claims",
+        uses_margin=True,
+    ),
+    ClaimSpec(
+        "v3_site",
+        "V3 在 MLP 处修改整体优于在注意力处修改",
+        "V3 at the MLP site beats V3 at the attention site",
+        (("v3_m1", "v3_m2"), ("v3_m3_1", "v3_m4_1"), ("v3_m3_2", "v3_m4_2")),
+        -1,
+        "residual-claims",
+    ),
+    ClaimSpec(
+        "v3_better",
+        "V3-M3.1、V3-M3.2 的损失略低于基线",
+        "V3-M3.1 and V3-M3.2 have a loss slightly below the baseline's",
+        (("v3_m3_1", BASE), ("v3_m3_2", BASE)),
+        -1,
+        "residual-claims",
+    ),
+    ClaimSpec(
+        "v4_scaling",
+        "V4 实验 1：缩放取 1/√d_k（M1）时损失最低",
+        "V4 experiment 1: the scaling 1/√d_k (M1) gives the lowest loss",
+        tuple(("v4_m1", f"v4_m{i}") for i in range(2, 8)),
+        -1,
+        "residual-claims",
+    ),
+    ClaimSpec(
+        "v4_tokens",
+        "V4 实验 2：1A–1E 的损失都略低于基线",
+        "V4 experiment 2: 1A–1E all have a loss slightly below the baseline's",
+        tuple((t, BASE) for t in TOKENS),
+        -1,
+        "residual-claims",
+    ),
+    ClaimSpec(
+        "v4_de_abc",
+        "V4 实验 2：由输入生成权重的 D、E 优于按位置学习的 A、B、C",
+        "V4 experiment 2: D and E (weights generated from the input) beat A, B, C (by position)",
+        ((("v4_m1d", "v4_m1e"), ("v4_m1a", "v4_m1b", "v4_m1c")),),
+        -1,
+        "residual-claims",
+    ),
+    ClaimSpec(
+        "v4_slower",
+        "V4 实验 2：1A–1E 的推理明显慢于基线",
+        "V4 experiment 2: 1A–1E evaluate clearly slower than the baseline",
+        tuple((t, None) for t in TOKENS),
+        +1,
+        "residual-claims",
+        metric=SLOWDOWN,
+        uses_margin=True,
+    ),
+)
 
 
-VERDICT = {
-    "supported": ("支持", "supported"),
-    "partly": ("部分支持", "partly supported"),
-    "not supported": ("不支持", "not supported"),
-    "not run": ("未运行", "not run"),
+@dataclass(frozen=True)
+class Decision:
+    """A claim decided on one tier."""
+
+    spec: ClaimSpec
+    tier: str  # "confirmation" | "screen" | "not run"
+    outcome: str
+    comparisons: list[Comparison]
+    margin: float
+
+    @property
+    def n(self) -> int:
+        return min((c.n for c in self.comparisons), default=0)
+
+
+def with_slowdown(runs: pd.DataFrame, slower_margin: float) -> pd.DataFrame:
+    """``runs`` with the per-run excess slowdown against the explicit-attention baseline timed
+    in the same process: log(eval_time / explicit) − log(1 + slower_margin)."""
+    if "eval_time_explicit_ms" not in runs:
+        return runs.assign(**{SLOWDOWN: np.nan})
+    ratio = runs["eval_time_ms"] / runs["eval_time_explicit_ms"]
+    return runs.assign(**{SLOWDOWN: np.log(ratio) - math.log1p(slower_margin)})
+
+
+def decide(
+    spec: ClaimSpec, tiers: dict[str, pd.DataFrame], margin: float, slower_margin: float
+) -> Decision:
+    """The claim on the first tier (in ``tiers`` order) that trained all its variants."""
+    for tier, runs in tiers.items():
+        if runs is None or runs.empty:
+            continue
+        present = set(runs.loc[runs["status"] == "ok", "residual"])
+        if spec.variants <= present:
+            if spec.metric == SLOWDOWN:
+                runs = with_slowdown(runs, slower_margin)
+            comps = compare(runs, list(spec.pairs), spec.metric)
+            if all(c.n >= 2 for c in comps):
+                m = margin if spec.sign == 0 else 0.0
+                return Decision(spec, tier, family_outcome(comps, spec.sign, m), comps, m)
+    return Decision(spec, "not run", "undetermined", [], 0.0)
+
+
+def decide_all(tiers: dict[str, pd.DataFrame], margin: float, slower_margin: float):
+    return [decide(s, tiers, margin, slower_margin) for s in CLAIMS]
+
+
+# --- words -----------------------------------------------------------------------------------
+
+TIER_WORDS = {
+    "zh": {"confirmation": "确认实验", "screen": "筛选实验", "not run": "未运行"},
+    "en": {"confirmation": "confirmation", "screen": "screen", "not run": "not run"},
 }
 
 
-def _row(claim: str, zh: str, en: str, verdict: str, evidence_zh: str, evidence_en: str) -> dict:
-    return {
-        "claim": claim,
-        "claim_zh": zh,
-        "claim_en": en,
-        "verdict": verdict,
-        "verdict_zh": VERDICT[verdict][0],
-        "verdict_en": VERDICT[verdict][1],
-        "evidence_zh": evidence_zh,
-        "evidence_en": evidence_en,
-    }
+def _num(x: float) -> str:
+    return fmt_number(x, 2) if abs(x) < 1e-3 else fmt_number(x)
 
 
-def claim_v2(calls: dict[str, Call]) -> dict:
-    zh, en = (
-        "V2-M3 在 V2 中最好，且略优于基线",
-        "V2-M3 is the best of V2 and slightly better than the baseline",
+def _interval(c: Comparison) -> str:
+    return f"[{_num(c.low)}, {_num(c.high)}]"
+
+
+def _key_comparison(d: Decision) -> Comparison:
+    """The comparison that carries the verdict: for supported, the weakest (largest Holm p);
+    for contradicted, the one on the wrong side; otherwise the least precise."""
+    from ptlab.verdict import outcome
+
+    comps = d.comparisons
+    words = [outcome(c.low, c.high, d.spec.sign, d.margin) for c in comps]
+    if d.outcome == "contradicted":
+        return comps[words.index("contradicted")]
+    if d.outcome == "supported":
+        return max(comps, key=lambda c: c.p_holm if math.isfinite(c.p_holm) else 1.0)
+    undecided = [c for c, w in zip(comps, words, strict=True) if w == "undetermined"]
+    return max(undecided or comps, key=lambda c: c.high - c.low)
+
+
+def evidence(d: Decision) -> tuple[str, str]:
+    """(zh, en): the tier, seeds, the deciding comparison's interval and, when undetermined,
+    the smallest effect that tier could detect."""
+    if not d.comparisons:
+        return ("本次运行没有训练这条结论涉及的变体。", "this run did not train the variants.")
+    c, k, tz, te = (
+        _key_comparison(d),
+        len(d.comparisons),
+        TIER_WORDS["zh"][d.tier],
+        TIER_WORDS["en"][d.tier],
     )
-    best = _best(calls, VERSIONS["V2"])
-    if best is None or "v2_m3" not in calls:
-        return _row("v2", zh, en, "not run", "", "")
-    c = calls["v2_m3"]
-    verdict = (
-        "supported"
-        if best == "v2_m3" and c.outcome == "better"
-        else "partly"
-        if best == "v2_m3" or c.outcome == "better"
-        else "not supported"
+    what = f"{c.a} − {c.b}" if c.b != "0" else c.a
+    unit_zh, unit_en = (
+        ("（对数时间比，扣除 10% 门槛）", " (log time ratio beyond the margin)")
+        if (d.spec.metric == SLOWDOWN)
+        else ("", "")
     )
-    return _row(
-        "v2", zh, en, verdict, f"V2 中最好的是 {best}；{c.zh()}", f"best of V2: {best}; {c.en()}"
+    level = f"{100 * (1 - 0.05 / k):.1f}".rstrip("0").rstrip(".")
+    zh = (
+        f"{tz}，{c.n} 个种子：{what} 为 {_num(c.estimate)}{unit_zh}，"
+        f"{level}% 区间 {_interval(c)}" + (f"（{k} 项比较取 Holm 校正）" if k > 1 else "")
     )
-
-
-def claim_v1(calls: dict[str, Call]) -> dict:
-    zh = "V1-M3/M4（MLP 处）在 V1 中最好但不及基线，除以 m−1 影响不大"
     en = (
-        "V1-M3/M4 (MLP site) are the best of V1 but below the baseline; "
-        "dividing by m−1 hardly matters"
+        f"{te}, {c.n} seeds: {what} = {_num(c.estimate)}{unit_en}, "
+        f"{level}% interval {_interval(c)}" + (f" (Holm over {k} comparisons)" if k > 1 else "")
     )
-    literal = [n for n in VERSIONS["V1"] if not n.endswith("_embed")]
-    best = _best(calls, literal)
-    if best is None or not {"v1_m3", "v1_m4"} <= set(calls):
-        return _row("v1", zh, en, "not run", "", "")
-    below = all(calls[n].outcome == "worse" for n in ("v1_m3", "v1_m4"))
-    pairs = [(a, b) for a, b in (("v1_m1", "v1_m2"), ("v1_m3", "v1_m4")) if {a, b} <= set(calls)]
-    gaps = [abs(calls[a].delta - calls[b].delta) for a, b in pairs]
-    spread = max(abs(calls[n].delta) for n in literal if n in calls)
-    small = all(g < 0.25 * spread for g in gaps)
-    hits = (best in ("v1_m3", "v1_m4")) + below + small
-    verdict = "supported" if hits == 3 else "partly" if hits else "not supported"
-    gap_txt = ", ".join(
-        f"|Δ({a}) − Δ({b})| = {g:.4f}" for (a, b), g in zip(pairs, gaps, strict=True)
-    )
-    return _row(
-        "v1",
-        zh,
-        en,
-        verdict,
-        f"V1 中最好的是 {best}；{calls['v1_m3'].zh()}；{calls['v1_m4'].zh()}；"
-        f"{gap_txt}（V1 最大 |Δ| = {spread:.4f}）",
-        f"best of V1: {best}; {calls['v1_m3'].en()}; {calls['v1_m4'].en()}; "
-        f"{gap_txt} (largest V1 |Δ| = {spread:.4f})",
-    )
+    if d.outcome == "undetermined" and math.isfinite(c.detectable):
+        zh += f"；可检测的最小效应为 {_num(c.detectable)}"
+        en += f"; smallest detectable effect {_num(c.detectable)}"
+    if d.spec.sign == 0:
+        zh += f"；可忽略的界限 ±{_num(d.margin)}"
+        en += f"; negligible within ±{_num(d.margin)}"
+    return zh + "。", en + "."
 
 
-def claim_v3(calls: dict[str, Call]) -> dict:
-    zh = "V3 在 MLP 处修改优于在注意力处修改，V3-M3.x 略优于基线"
-    en = (
-        "V3 at the MLP site beats the attention site, "
-        "and V3-M3.x are slightly better than the baseline"
-    )
-    pairs = [
-        (a, b)
-        for a, b in (("v3_m1", "v3_m2"), ("v3_m3_1", "v3_m4_1"), ("v3_m3_2", "v3_m4_2"))
-        if {a, b} <= set(calls)
-    ]
-    m3 = [n for n in ("v3_m3_1", "v3_m3_2") if n in calls]
-    if not pairs or not m3:
-        return _row("v3", zh, en, "not run", "", "")
-    mlp_wins = sum(calls[a].delta < calls[b].delta for a, b in pairs)
-    m3_better = sum(calls[n].outcome == "better" for n in m3)
-    hits = (mlp_wins == len(pairs)) + (m3_better == len(m3))
-    verdict = (
-        "supported" if hits == 2 else "partly" if hits or mlp_wins or m3_better else "not supported"
-    )
-    return _row(
-        "v3",
-        zh,
-        en,
-        verdict,
-        f"{len(pairs)} 组对照中 MLP 处有 {mlp_wins} 组更好；"
-        + "；".join(calls[n].zh() for n in m3),
-        f"the MLP site wins {mlp_wins} of {len(pairs)} pairs; "
-        + "; ".join(calls[n].en() for n in m3),
-    )
-
-
-def claim_v4_scaling(calls: dict[str, Call]) -> dict:
-    zh, en = (
-        "V4 实验 1 中 1/√d_k（M1）是最好的缩放",
-        "In V4 experiment 1, 1/√d_k (M1) is the best scaling",
-    )
-    names = [f"v4_m{i}" for i in range(1, 8)]
-    best = _best(calls, names)
-    if best is None or "v4_m1" not in calls:
-        return _row("v4_scaling", zh, en, "not run", "", "")
-    others = [calls[n] for n in names if n in calls and n != "v4_m1"]
-    verdict = "supported" if best == "v4_m1" else "not supported"
-    ev_en = f"best scaling: {best}; " + "; ".join(c.en() for c in [calls["v4_m1"], *others][:3])
-    ev_zh = f"最好的缩放是 {best}；" + "；".join(c.zh() for c in [calls["v4_m1"], *others][:3])
-    return _row("v4_scaling", zh, en, verdict, ev_zh, ev_en)
-
-
-def claim_v4_tokens(calls: dict[str, Call], eval_ratio: dict[str, float]) -> dict:
-    zh = "V4 实验 2：1A–1E 均略优于基线，D/E 优于 A/B/C，但推理更慢"
-    en = (
-        "V4 experiment 2: 1A–1E are slightly better than the baseline, D/E beat A/B/C, "
-        "but evaluate slower"
-    )
-    abc = [n for n in ("v4_m1a", "v4_m1b", "v4_m1c") if n in calls]
-    de = [n for n in ("v4_m1d", "v4_m1e") if n in calls]
-    if not abc or not de:
-        return _row("v4_tokens", zh, en, "not run", "", "")
-    names = abc + de
-    better = sum(calls[n].outcome == "better" for n in names)
-    de_wins = np.mean([calls[n].delta for n in de]) < np.mean([calls[n].delta for n in abc])
-    slower = sum(eval_ratio.get(n, np.nan) > 1 for n in names)
-    hits = (better == len(names)) + bool(de_wins) + (slower == len(names))
-    verdict = "supported" if hits == 3 else "partly" if hits else "not supported"
-    return _row(
-        "v4_tokens",
-        zh,
-        en,
-        verdict,
-        f"{len(names)} 个变体中 {better} 个优于基线；"
-        f"D/E 平均 Δ {'低于' if de_wins else '不低于'} A/B/C；"
-        f"{slower} 个推理时间长于基线",
-        f"{better} of {len(names)} are better than the baseline; the mean Δ of D/E is "
-        f"{'below' if de_wins else 'not below'} that of A/B/C; "
-        f"{slower} evaluate slower than the baseline",
-    )
-
-
-def claim_v4_modules(calls: dict[str, Call], eval_ratio: dict[str, float]) -> dict:
-    zh = "V4 实验 3：logit 累加与 token 权重，哪个模块带来收益，哪个模块耗时"
-    en = (
-        "V4 experiment 3: which module, logit accumulation or token weights, brings the gain "
-        "and which costs the time"
-    )
-    need = {"v4_m1", "v4_c", "v4_d", "v4_m1c", "v4_m1d"}
-    if not need <= set(calls):
-        return _row("v4_modules", zh, en, "not run", "", "")
-    acc, tok = calls["v4_m1"].delta, np.mean([calls["v4_c"].delta, calls["v4_d"].delta])
-    both = np.mean([calls["v4_m1c"].delta, calls["v4_m1d"].delta])
-    t_acc = eval_ratio.get("v4_m1", np.nan)
-    t_tok = np.nanmean([eval_ratio.get("v4_c", np.nan), eval_ratio.get("v4_d", np.nan)])
-    cost_zh = "logit 累加" if t_acc > t_tok else "token 权重"
-    cost_en = "logit accumulation" if t_acc > t_tok else "the token weights"
-    if min(acc, tok) < 0:
-        gain_zh = "收益主要来自" + ("logit 累加" if acc < tok else "token 权重")
-        gain_en = "the gain comes mostly from " + (
-            "logit accumulation" if acc < tok else "the token weights"
+def claims_table(decisions: list[Decision]) -> pd.DataFrame:
+    """One row per claim: key, tier, seeds, outcome and the (zh, en) claim and evidence."""
+    rows = []
+    for d in decisions:
+        ev_zh, ev_en = evidence(d)
+        rows.append(
+            {
+                "claim": d.spec.key,
+                "tier": d.tier,
+                "seeds": d.n,
+                "outcome": d.outcome,
+                "claim_zh": d.spec.claim_zh,
+                "claim_en": d.spec.claim_en,
+                "evidence_zh": ev_zh,
+                "evidence_en": ev_en,
+                "section": d.spec.section,
+            }
         )
+    return pd.DataFrame(rows)
+
+
+def comparisons_table(decisions: list[Decision]) -> pd.DataFrame:
+    """Every comparison behind every claim (for the CSV and the detailed table)."""
+    rows = []
+    for d in decisions:
+        for c in d.comparisons:
+            rows.append(
+                {
+                    "claim": d.spec.key,
+                    "tier": d.tier,
+                    "comparison": f"{c.a} − {c.b}" if c.b != "0" else c.a,
+                    "n": c.n,
+                    "estimate": c.estimate,
+                    "low": c.low,
+                    "high": c.high,
+                    "p_holm": c.p_holm,
+                    "detectable": c.detectable,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def claim_lines(decisions: list[Decision]) -> tuple[str, str]:
+    """(zh, en) Markdown lists: each claim, its verdict word and its evidence."""
+    zh, en = [], []
+    for d in decisions:
+        ev_zh, ev_en = evidence(d)
+        zh.append(f"- {d.spec.claim_zh}：**{OUTCOME_WORDS['zh'][d.outcome]}**。{ev_zh}")
+        en.append(f"- {d.spec.claim_en}: **{OUTCOME_WORDS['en'][d.outcome]}**. {ev_en}")
+    return "\n".join(zh), "\n".join(en)
+
+
+def headline(decisions: list[Decision]) -> tuple[str, str]:
+    """(zh, en) for the landing page: the three outcomes counted."""
+    counts = {o: sum(d.outcome == o for d in decisions) for o in OUTCOME_WORDS["en"]}
+    n = len(decisions)
+    zh = (
+        f"笔记三的 {n} 条结论中，{counts['supported']} 条得到支持，"
+        f"{counts['contradicted']} 条被否定，{counts['undetermined']} 条在本次规模下无法判定。"
+    )
+    en = (
+        f"Of Note 3's {n} claims, {counts['supported']} are supported, "
+        f"{counts['contradicted']} contradicted and {counts['undetermined']} undetermined at "
+        "this run's size."
+    )
+    return zh, en
+
+
+# --- experiment 3: a measured answer ----------------------------------------------------------
+
+EXPERIMENT3 = {
+    "accumulation": ("v4_m1",),
+    "token weights": ("v4_c", "v4_d"),
+    "both": ("v4_m1c", "v4_m1d"),
+}
+
+
+def experiment3(runs: pd.DataFrame) -> pd.DataFrame:
+    """Note 3's open question (which module brings the gain, which costs the time): for each
+    module set, Δ loss against the baseline with its interval (level 1 − 0.05/3, as a claim of
+    three comparisons) and the eval-time ratio to the explicit-attention baseline (median)."""
+    rows = []
+    comps = compare(runs, [(names, BASE) for names in EXPERIMENT3.values()])
+    for (module, names), c in zip(EXPERIMENT3.items(), comps, strict=True):
+        sel = runs[runs["residual"].isin(names) & (runs["status"] == "ok")]
+        ratio = (sel["eval_time_ms"] / sel["eval_time_explicit_ms"]).median()
+        rows.append(
+            {
+                "module": module,
+                "variants": ", ".join(names),
+                "delta_loss": c.estimate,
+                "low": c.low,
+                "high": c.high,
+                "time_ratio": float(ratio),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def experiment3_answer(table: pd.DataFrame) -> tuple[str, str]:
+    """(zh, en): which module lowers the loss (an interval below 0) and which costs the time."""
+    gains = table[table["high"] < 0]
+    slow = table.loc[table["time_ratio"].idxmax()]
+    names = {"accumulation": "logit 累加", "token weights": "token 权重", "both": "两者兼有"}
+    if gains.empty:
+        zh_gain = "三种组合的损失变化都无法与零区分"
+        en_gain = "no combination's change in loss can be told from zero"
     else:
-        gain_zh, gain_en = "两个模块单独使用都没有降低损失", "neither module alone lowers the loss"
-    gained = any(calls[n].outcome == "better" for n in need)
-    return _row(
-        "v4_modules",
-        zh,
-        en,
-        "supported" if gained else "not supported",
-        f"仅累加 Δ = {acc:+.4f}，仅 token 权重 Δ = {tok:+.4f}，二者兼有 Δ = {both:+.4f}："
-        f"{gain_zh}；推理时间比：仅累加 {t_acc:.2f}，仅 token 权重 {t_tok:.2f}，"
-        f"耗时主要来自{cost_zh}",
-        f"accumulation only Δ = {acc:+.4f}, token weights only Δ = {tok:+.4f}, "
-        f"both Δ = {both:+.4f}: {gain_en}; eval-time ratio: accumulation only {t_acc:.2f}, "
-        f"token weights only {t_tok:.2f}, so the time goes mostly to {cost_en}",
-    )
-
-
-def claims(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per claim of the note: the claim, a verdict, and the numbers behind it. A
-    "better" needs its 95 % CI below 0; "hardly matters" (V1's division by m − 1) a gap under a
-    quarter of V1's largest |Δ|; "not run" where the variants were not trained."""
-    calls = _calls(table)
-    ratio = dict(zip(table["variant"], table["eval_time_ratio"], strict=True))
-    return pd.DataFrame(
-        [
-            claim_v2(calls),
-            claim_v1(calls),
-            claim_v3(calls),
-            claim_v4_scaling(calls),
-            claim_v4_tokens(calls, ratio),
-            claim_v4_modules(calls, ratio),
-        ]
-    )
+        best = gains.loc[gains["delta_loss"].idxmin()]
+        zh_gain = f"损失下降可归于{names[best['module']]}（Δ = {_num(best['delta_loss'])}）"
+        en_gain = f"the lower loss comes with {best['module']} (Δ = {_num(best['delta_loss'])})"
+    zh = f"{zh_gain}；推理时间主要花在{names[slow['module']]}上（{slow['time_ratio']:.2f} 倍）。"
+    en = f"{en_gain}; the eval time goes mostly to {slow['module']} ({slow['time_ratio']:.2f}×)."
+    return zh, en
