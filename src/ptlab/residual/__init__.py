@@ -10,7 +10,13 @@ What the chapter and users call is re-exported here::
 """
 
 from ptlab.residual.compare import Comparison, compare, pooled_paired_sd
-from ptlab.residual.measure import MEASURE, after_training, connection_weights, eval_timing
+from ptlab.residual.measure import (
+    CONNECTIONS,
+    MEASURE,
+    after_training,
+    connection_weights,
+    eval_timing,
+)
 from ptlab.residual.study import (
     LABELS,
     PUBLISHED,
@@ -51,6 +57,7 @@ from ptlab.residual.verdicts import (
 
 __all__ = [
     "CLAIMS",
+    "CONNECTIONS",
     "FAMILIES",
     "LABELS",
     "MEASURE",

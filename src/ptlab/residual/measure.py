@@ -12,6 +12,8 @@ from ptlab.models import ModelConfig
 from ptlab.train import TrainConfig
 
 MEASURE = "ptlab.residual.measure:after_training"
+# the tiers after the screen need the weights only (timing every run would add ~3 s each)
+CONNECTIONS = "ptlab.residual.measure:connections_only"
 
 
 def after_training(model, model_cfg: ModelConfig, train_cfg: TrainConfig) -> dict:
@@ -35,6 +37,11 @@ def connection_weights(model) -> dict[str, list]:
         return None if isinstance(x, float) and math.isnan(x) else x
 
     return {k: clean(v.double().tolist()) for k, v in get().items()}
+
+
+def connections_only(model, model_cfg: ModelConfig, train_cfg: TrainConfig) -> dict:
+    """The record's ``connections`` (the learned cross-layer weights) alone."""
+    return {"connections": connection_weights(model)}
 
 
 def eval_timing(model, model_cfg: ModelConfig, train_cfg: TrainConfig, repeats: int = 5) -> dict:

@@ -6,9 +6,9 @@ are reused and a killed chapter resumes. Settings come from the profile's ``resi
 
 The stated rules:
 
-* **Finalists.** The baseline, and in each family (V1 as written, V1 with the embedding, V2,
-  V3, V4 experiment 1, V4 experiment 2, the published relatives) the variant with the lowest
-  mean screen Δ; ties go to the earlier name in ``ptlab.models.RESIDUALS``.
+* **Finalists.** The baseline, and in each family (V1 in both readings, V2, V3, V4 experiment
+  1, V4 experiment 2, the published relatives) the variant with the lowest mean screen Δ; ties
+  go to the earlier name in ``ptlab.models.RESIDUALS``.
 * **Seeds.** The power calculation takes the sd of the paired differences (finalist − baseline)
   pooled over the finalists in the screen and asks for the fewest seeds whose smallest
   detectable effect (80 % power, two-sided 5 %) is at most ``target``; the confirmation trains
@@ -29,20 +29,20 @@ import dataclasses
 import math
 from dataclasses import dataclass, fields
 
+import numpy as np
 import pandas as pd
 
-from ptlab.models import RESIDUALS, flops_per_token
+from ptlab.models import RESIDUALS, SWITCHES, flops_per_token
 from ptlab.models.config import ConfigError
 from ptlab.profiles import profile_configs, study_section
 from ptlab.residual.compare import pooled_paired_sd
-from ptlab.residual.measure import MEASURE
+from ptlab.residual.measure import CONNECTIONS, MEASURE
 from ptlab.residual.study import design
 from ptlab.sweep import run_study
 from ptlab.verdict import detectable_effect, seeds_needed
 
 FAMILIES: dict[str, tuple[str, ...]] = {
-    "V1": tuple(f"v1_m{i}" for i in range(1, 8)),
-    "V1 embed": tuple(f"v1_m{i}_embed" for i in range(1, 8)),
+    "V1": tuple(f"v1_m{i}" for i in range(1, 8)) + tuple(f"v1_m{i}_embed" for i in range(1, 8)),
     "V2": ("v2_m1", "v2_m2", "v2_m3"),
     "V3": ("v3_m1", "v3_m2", "v3_m3_1", "v3_m3_2", "v3_m4_1", "v3_m4_2", "v3_m1_r"),
     "V4 exp. 1": tuple(f"v4_m{i}" for i in range(1, 8)),
@@ -111,7 +111,9 @@ class Where:
     results_dir: str = "results"
     progress: bool = True
 
-    def run(self, study: str, names: list[str], seeds: int, overrides=None, first_seed=0):
+    def run(self, study: str, names: list[str], seeds: int, overrides=None, timed=False):
+        """The residual design of ``names`` (baseline first); ``timed`` runs also time their
+        eval pass against the baselines (the screen's cost columns)."""
         return run_study(
             study,
             design(names),
@@ -121,8 +123,7 @@ class Where:
             results_dir=self.results_dir,
             progress=self.progress,
             section="residual",
-            measure=MEASURE,
-            first_seed=first_seed,
+            measure=MEASURE if timed else CONNECTIONS,
         )
 
 
@@ -131,7 +132,7 @@ class Where:
 
 def screen(where: Where, settings: ResidualSettings, names: list[str]):
     """Every variant in ``names`` (the baseline always), the section's length and rate."""
-    return where.run("residual", names, settings.screen_seeds)
+    return where.run("residual", names, settings.screen_seeds, timed=True)
 
 
 def finalists(table: pd.DataFrame) -> list[str]:
@@ -200,7 +201,7 @@ def fairness_steps(
     where: Where, settings: ResidualSettings, chosen: list[str], screen_table: pd.DataFrame
 ) -> dict[str, int]:
     """{what the baseline is matched to: steps}: the V3 finalist's FLOPs, MUDD's time."""
-    m, _ = profile_configs(where.profile, study="residual")
+    m, _ = profile_configs(where.profile, dict.fromkeys(SWITCHES, True), study="residual")
     out = {}
     v3 = [v for v in chosen if v in V3_MLP]
     if v3:
@@ -235,3 +236,90 @@ def depth(where: Where, settings: ResidualSettings, best: list[str]):
         {"n_layers": settings.depth_layers},
     )
     return runs
+
+
+# --- the tiers' tables -----------------------------------------------------------------------
+
+
+def lr_table(by_lr: pd.DataFrame) -> pd.DataFrame:
+    """Per (variant, lr): mean loss over seeds, and the seed penalty: the variant's loss spread
+    between its seeds beyond the baseline's (seed max − seed min, minus the baseline's), the
+    symptom of a rate too high for a variant's extra parameters."""
+    ok = by_lr[by_lr["status"] == "ok"]
+    rows = []
+    for (lr, name), g in ok.groupby(["lr", "residual"]):
+        spread = g["eval/loss"].max() - g["eval/loss"].min()
+        base = ok[(ok["lr"] == lr) & (ok["residual"] == "baseline")]["eval/loss"]
+        rows.append(
+            {
+                "variant": name,
+                "lr": lr,
+                "loss": g["eval/loss"].mean(),
+                "seed_penalty": spread - (base.max() - base.min()),
+            }
+        )
+    out = pd.DataFrame(rows)
+    out["order"] = out["variant"].map({v: i for i, v in enumerate(RESIDUALS)})
+    return out.sort_values(["order", "lr"]).drop(columns="order").reset_index(drop=True)
+
+
+def final_slope(curves: pd.DataFrame, variant: str = "baseline", fraction: float = 0.2) -> float:
+    """The change of a variant's validation loss per 100 steps over the last ``fraction`` of
+    training (least-squares slope of the seed-mean curve): how flat the curve has become."""
+    c = curves[curves["residual"] == variant].groupby("step")["eval_loss"].mean()
+    last = c[c.index >= c.index.max() * (1 - fraction)]
+    if len(last) < 2:
+        return float("nan")
+    slope = np.polyfit(last.index.to_numpy(float), last.to_numpy(float), 1)[0]
+    return float(100 * slope)
+
+
+def fairness_table(confirm_runs: pd.DataFrame, fair_runs: pd.DataFrame) -> pd.DataFrame:
+    """Each finalist against the baseline trained for its FLOPs (or time): paired Δ over seeds
+    with its 95 % interval, beside its Δ against the baseline of the same length."""
+    from ptlab.verdict import t_interval
+
+    rows = []
+    for what, g in fair_runs.groupby("matched"):
+        variant = what.split(" of ")[-1]
+        mine = confirm_runs[
+            (confirm_runs["residual"] == variant) & (confirm_runs["status"] == "ok")
+        ]
+        same = confirm_runs[
+            (confirm_runs["residual"] == "baseline") & (confirm_runs["status"] == "ok")
+        ]
+        longer = g[g["status"] == "ok"].set_index("seed")["eval/loss"]
+        v = mine.set_index("seed")["eval/loss"]
+        iv = t_interval((v - longer).dropna().to_numpy())
+        same_iv = t_interval((v - same.set_index("seed")["eval/loss"]).dropna().to_numpy())
+        rows.append(
+            {
+                "variant": variant,
+                "matched": what,
+                "steps": int(g["steps"].iloc[0]),
+                "delta_same_steps": same_iv.estimate,
+                "delta_loss": iv.estimate,
+                "ci_low": iv.low,
+                "ci_high": iv.high,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def weights_movement(records: list[dict], variant: str, profile: str) -> float:
+    """The largest |learned − initial| entry of a variant's connection weights (seed mean):
+    whether training moved them at all. The initial weights come from the variant built fresh."""
+    import torch
+
+    from ptlab.models import ResidualLM
+    from ptlab.residual.study import connection_matrix
+
+    learned = connection_matrix(records, variant)
+    if not learned.size:
+        return float("nan")
+    on = dict.fromkeys(SWITCHES, True)
+    m, _ = profile_configs(profile, {**on, "residual": variant}, study="residual")
+    torch.manual_seed(0)
+    start = ResidualLM(m).connection_weights()
+    init = next(iter(start.values())).numpy() if start else np.zeros_like(learned)
+    return float(np.nanmax(np.abs(learned - init)))
