@@ -83,6 +83,14 @@ def test_a_residual_run_records_its_timing_connections_and_cost_columns(tmp_path
     assert row["step_ms"] > 0
     m = res.connection_matrix(recs, "v2_m3")
     assert m.shape[0] == 3 and np.allclose(np.nansum(m, axis=1), 1.0, atol=1e-5)
+    # what a user types: the variant and its cost columns, and a summary by variant
+    out = ptlab("results", "r", "--results-dir", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    head = out.stdout.splitlines()[0].split()
+    assert head[:4] == ["residual", "seed", "eval/loss", "eval/ppl"] and "eval_time_ratio" in head
+    assert "untie_attn" not in head  # not ten columns of True
+    summary = ptlab("results", "r", "--results-dir", str(tmp_path), "--summary").stdout
+    assert [ln.split()[0] for ln in summary.splitlines()[1:]] == ["baseline", "v2_m3"]
 
 
 def planted(

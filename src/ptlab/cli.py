@@ -247,7 +247,9 @@ def sweep(
 )
 @click.option("--out", default=None, help="Write to FILE instead of stdout (needed for parquet).")
 @click.option(
-    "--summary", is_flag=True, help="One row per config: seeds, mean, std and 95% CI of eval/loss."
+    "--summary",
+    is_flag=True,
+    help="One row per config (per variant for a residual study): seeds, mean, std, 95% CI.",
 )
 def results(study, results_dir, fmt, out, summary) -> None:
     """One row per run: the ten switches, seed, eval/loss, eval/accuracy, n_params, status, ..."""
@@ -260,11 +262,16 @@ def results(study, results_dir, fmt, out, summary) -> None:
         df = load_results(study, results_dir)
     except StoreError as e:
         raise InputError(str(e)) from None
-    table = df[TABLE_COLUMNS]
-    if summary:
+    from ptlab.residual.study import is_residual_study, runs_table, summary_table
+
+    if is_residual_study(df):  # the variant and its cost columns instead of ten "on" switches
+        table = summary_table(df) if summary else runs_table(df)
+    elif summary:
         from ptlab.analysis import seed_noise
 
         table = seed_noise(df).sort_values("mean")
+    else:
+        table = df[TABLE_COLUMNS]
     if fmt == "parquet":
         table.to_parquet(out, index=False)
     elif fmt == "csv":

@@ -173,3 +173,50 @@ def show(table: pd.DataFrame) -> pd.DataFrame:
 def show_published(table: pd.DataFrame) -> pd.DataFrame:
     """The published relatives beside this run's numbers, for the page."""
     return for_reader(with_interval(table), ["variant", "setting"], LABELS)
+
+
+# --- `ptlab results` for a residual study ----------------------------------------------------
+
+RUN_COLUMNS = [
+    "residual",
+    "seed",
+    "eval/loss",
+    "eval/ppl",
+    "n_params",
+    "status",
+    "step_ms",
+    "eval_time_ms",
+    "eval_time_ratio",
+]
+
+
+def is_residual_study(runs: pd.DataFrame) -> bool:
+    """True when the runs vary the residual variant (every switch on)."""
+    return "residual" in runs and bool((runs["residual"] != "baseline").any())
+
+
+def runs_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per run with the residual study's columns (the variant, not the ten switches)."""
+    return runs[[c for c in RUN_COLUMNS if c in runs]]
+
+
+def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per variant (and depth, steps or rate where they vary in the study): runs, mean,
+    sd and the 95 % t interval of eval/loss, and the median eval-time ratio."""
+    ok = runs[runs["status"] == "ok"]
+    varying = [k for k in ("n_layers", "steps", "lr") if k in ok and ok[k].nunique() > 1]
+    keys = ["residual", *varying]
+    rows = []
+    for key, g in ok.groupby(keys, sort=False):
+        iv = t_interval(g["eval/loss"].to_numpy())
+        row = dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True))
+        row.update(
+            n=len(g),
+            mean=iv.estimate,
+            std=float(g["eval/loss"].std(ddof=1)) if len(g) > 1 else float("nan"),
+            ci_low=iv.low,
+            ci_high=iv.high,
+            eval_time_ratio=float(g["eval_time_ratio"].median()),
+        )
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -203,6 +203,9 @@ def records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
             **{k: m.get(k, float("nan")) for k in TIMING_COLUMNS},
             step_ms=_step_ms(r, m),
             flops_per_token=flops_per_token(ModelConfig.from_dict(r["model"])),
+            n_layers=r["model"].get("n_layers"),
+            steps=r.get("train", {}).get("steps"),
+            lr=r.get("train", {}).get("lr"),
         )
         rows.append(row)
     cols = [
@@ -217,6 +220,9 @@ def records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
         *TIMING_COLUMNS,
         "step_ms",
         "flops_per_token",
+        "n_layers",
+        "steps",
+        "lr",
     ]
     df = pd.DataFrame(rows, columns=cols)
     for s in SWITCHES:
