@@ -601,8 +601,8 @@ for o in ("supported", "contradicted", "undetermined"):
 # %% [markdown] tags=["lang-zh"]
 # ## 与已发表结果的比较
 #
-# 论文的收益出现在数亿参数、16 层以上、数十亿 token 的规模（DenseFormer 在 OpenWebText2 与 PG-19 上；
-# AttnRes 的 16 层消融中 DenseFormer 没有收益，见{ref}`参考文献 <ref-kimi-2026-zh>`）。
+# 论文的收益出现在数亿参数、16 层以上、数十亿 token 的规模（DenseFormer 在网页文本语料 OpenWebText2 与书籍语料 PG-19 上；
+# 注意力残差（AttnRes）的 16 层消融中 DenseFormer 没有收益，见 {ref}`Kimi Team, 2026 <ref-kimi-2026-zh>`）。
 # 论文的数字各用其原单位：相对损失 Δloss = ln(ppl 变体 / ppl 基线)（每 token）与本章的 Δ（每字节）方向与量级可比；
 # RealFormer 报告的是掩码语言模型的准确率（百分点），只并列、不比较。两者并列如下：
 
@@ -610,8 +610,9 @@ for o in ("supported", "contradicted", "undetermined"):
 # ## Against the published results
 #
 # The published gains appear at hundreds of millions of parameters, 16 or more layers and
-# billions of tokens (DenseFormer on OpenWebText2 and PG-19; in the 16-layer AttnRes ablation
-# DenseFormer gains nothing, see {ref}`the references <ref-kimi-2026-en>`). Each paper's number
+# billions of tokens (DenseFormer on OpenWebText2, a web-text corpus, and PG-19, a corpus of
+# books; in the 16-layer ablation of Attention Residuals (AttnRes)
+# DenseFormer gains nothing, see {ref}`Kimi Team, 2026 <ref-kimi-2026-en>`). Each paper's number
 # is in its own unit: a relative loss Δloss = ln(ppl variant / ppl baseline) (per token) is
 # comparable in sign and size with this chapter's Δ (per byte); RealFormer reports masked-LM
 # accuracy (points), set beside ours but not compared. Side by side:
