@@ -293,3 +293,71 @@ def test_published_relatives_sit_beside_this_runs_numbers_in_their_own_units():
     assert pub.loc[pub["variant"] == "v4_m1", "unit"].iloc[0] == "MLM accuracy, points"
     shown = res.show(table)
     assert shown.shape[1] <= 7 and shown.index.name == "变体 · variant"
+
+
+def test_the_confirmation_rate_is_chosen_on_the_baseline_and_seed_penalties_are_measured():
+    from ptlab.residual import tiers
+
+    rows = []
+    for lr, base_loss, spread in ((2e-3, 2.10, 0.01), (3e-3, 2.00, 0.02), (5e-3, 2.05, 0.12)):
+        for seed in (0, 1):
+            rows.append(
+                dict(
+                    residual="baseline",
+                    seed=seed,
+                    lr=lr,
+                    status="ok",
+                    **{"eval/loss": base_loss + 0.005 * seed},
+                )
+            )
+            rows.append(
+                dict(
+                    residual="v4_m1a",
+                    seed=seed,
+                    lr=lr,
+                    status="ok",
+                    **{"eval/loss": base_loss - 0.01 + spread * seed},
+                )
+            )
+    by_lr = pd.DataFrame(rows)
+    assert res.choose_lr(by_lr) == 3e-3  # the baseline's best, whatever the variant does
+    t = tiers.lr_table(by_lr).set_index(["variant", "lr"])
+    assert t.loc[("v4_m1a", 5e-3), "seed_penalty"] == pytest.approx(0.12 - 0.005)
+    assert t.loc[("baseline", 2e-3), "seed_penalty"] == pytest.approx(0.0)
+
+
+def test_the_final_slope_is_the_loss_change_per_100_steps_at_the_end():
+    from ptlab.residual import tiers
+
+    steps = np.arange(100, 1001, 100)
+    curves = pd.DataFrame(
+        {"residual": "baseline", "seed": 0, "step": steps, "eval_loss": 3.0 - 0.0005 * steps}
+    )
+    assert tiers.final_slope(curves) == pytest.approx(-0.05)
+
+
+def test_fairness_compares_each_finalist_with_the_baseline_trained_for_its_compute():
+    from ptlab.residual import tiers
+
+    confirm = planted({"v3_m3_2": -0.02}, seeds=4)
+    longer = planted({}, seeds=4)
+    longer = longer[longer["residual"] == "baseline"].assign(
+        **{"eval/loss": lambda d: d["eval/loss"] - 0.03}, matched="FLOPs of v3_m3_2", steps=1300
+    )
+    t = tiers.fairness_table(confirm, longer).set_index("variant")
+    assert t.loc["v3_m3_2", "delta_same_steps"] == pytest.approx(-0.02, abs=0.003)
+    assert t.loc["v3_m3_2", "delta_loss"] == pytest.approx(0.01, abs=0.003)  # worse than matched
+    assert t.loc["v3_m3_2", "steps"] == 1300
+
+
+def test_residual_settings_come_from_the_profile_and_bad_values_are_one_line():
+    from ptlab.models.config import ConfigError
+    from ptlab.residual import ResidualSettings
+
+    quick = ResidualSettings.from_profile("quick", confirm_seeds=None)
+    assert quick == ResidualSettings.from_profile("quick")
+    assert ResidualSettings.from_profile("full").confirm_seeds > quick.confirm_seeds
+    with pytest.raises(ConfigError, match="confirm_seeds must be >= 2"):
+        ResidualSettings.from_profile("quick", confirm_seeds=1)
+    with pytest.raises(ConfigError, match="unknown residual setting 'confirm_seed'"):
+        ResidualSettings.from_profile("quick", confirm_seed=3)
