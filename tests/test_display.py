@@ -68,6 +68,12 @@ def test_the_figure_rule_catches_wide_crowded_and_tiny_figures():
     with pytest.raises(FigureRuleError, match="'tiny' is 7 pt"):
         check_figure(fig)
     plt.close(fig)
+    fig, ax = plt.subplots(figsize=(7.0, 3))  # a legend outside widens the cropped PNG
+    ax.plot([0, 1], label="a rather long legend entry")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    with pytest.raises(FigureRuleError, match="in wide"):
+        check_figure(fig)
+    plt.close(fig)
     fig, axes = plt.subplots(2, 3, figsize=(7, 5))  # a grid of 3 a row is fine
     check_figure(fig)
     plt.close(fig)

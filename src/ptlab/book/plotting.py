@@ -75,10 +75,12 @@ def check_figure(fig) -> None:
     """Raise FigureRuleError if ``fig`` breaks the figure rule (see the module docstring)."""
     from matplotlib.text import Text
 
-    w, _ = fig.get_size_inches()
+    # the page shows the PNG cropped to the drawn content (bbox_inches="tight"): a legend
+    # outside the axes widens it, so the width that counts is the tight box's
+    w = max(fig.get_size_inches()[0], fig.get_tightbbox().width)
     if fig.dpi < DPI:
         raise FigureRuleError(f"figure dpi {fig.dpi:g} < {DPI}")
-    if w > MAX_WIDTH_IN + 1e-6:
+    if w > MAX_WIDTH_IN + 0.05:
         raise FigureRuleError(f"figure is {w:.1f} in wide; at most {MAX_WIDTH_IN} in")
     axes = [a for a in fig.axes if a.get_visible() and a.get_label() != "<colorbar>"]
     rows: dict[float, int] = {}

@@ -45,7 +45,7 @@ def screen_figure(table: pd.DataFrame):
     """Every variant's screen Δ with its 95 % interval (one panel; the long tail clipped to the
     axis and marked)."""
     t = table[table["variant"] != "baseline"]
-    fig, ax = plt.subplots(figsize=(6.4, 0.2 * len(t) + 1.2))
+    fig, ax = plt.subplots(figsize=(4.6, 0.2 * len(t) + 1.2))
     forest(table, ax)
     lim = np.nanpercentile(np.abs(t[["ci_low", "ci_high"]].to_numpy()), 90) * 1.3
     ax.set_xlim(-lim, lim)
