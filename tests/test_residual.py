@@ -429,7 +429,7 @@ def test_flops_per_token_counts_shared_layers_once_per_application():
 
 
 def test_config_names_and_one_line_validation_messages():
-    assert len(RESIDUALS) == len(set(RESIDUALS)) == 40
+    assert len(RESIDUALS) == len(set(RESIDUALS)) == 41  # the v3_m1_r reading included
     assert RESIDUALS[:2] == ("baseline", "v1_m1") and RESIDUALS[-2:] == ("denseformer", "mudd")
     with pytest.raises(ConfigError, match="residual must be one of baseline, v1_m1,") as err:
         all_on(residual="v5")
