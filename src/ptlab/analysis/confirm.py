@@ -74,6 +74,10 @@ def cell_stats(df: pd.DataFrame, switches: list[str], reference: str = "all-on")
         if s not in switches:
             keep &= df[s].astype(bool) == base[s]
     sub = df[keep].drop_duplicates("run_id") if "run_id" in df else df[keep]
+    if "n_params" in sub:  # default sizes only: a parameter-matched control (a wider FFN) in
+        # the same study shares the switches of a cell but has more parameters
+        smallest = sub.groupby(switches)["n_params"].transform("min")
+        sub = sub[sub["n_params"] == smallest]
     g = sub.assign(**{s: sub[s].astype(int) for s in switches}).groupby(switches)["eval/loss"]
     cells = g.agg(n="count", mean="mean", sd=lambda v: v.std(ddof=1)).reset_index()
     if len(cells) < 2 ** len(switches) or cells["n"].min() < 2:
