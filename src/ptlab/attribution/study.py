@@ -15,9 +15,10 @@ Decisions:
 * The greedy order is fitted on the attribution windows and evaluated on the held-out ones
   like every other order (out of sample).
 * Exact Shapley values (2^N subsets, enumerated layer by layer) are computed for the first
-  seed, on the first ``exact_windows`` attribution windows with one stratified noise draw each
-  (a masked-diffusion window would otherwise cost ``noise_draws`` rows); sampled Shapley and IG
-  are recomputed on the same rows, so the comparison is of one game.
+  seed, on the first ``exact_bytes`` bytes of the first ``exact_windows`` attribution windows,
+  one stratified noise draw each (a masked-diffusion window would otherwise cost
+  ``noise_draws`` rows); sampled Shapley and IG are recomputed on the same rows, so the
+  comparison is of one game. Its cost is 2^N × the rows' bytes; the profile sets the trade.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ class StudySettings:
     prune_fraction: float
     noise_draws: int  # stratified masks per masked-diffusion window
     exact_windows: int  # windows for exact Shapley (first seed); 0 skips it
+    exact_bytes: int  # bytes of each of those windows (its first ones); the model's length max
     exact_members: tuple[str, ...]  # members that get exact Shapley
 
     def __post_init__(self) -> None:
@@ -77,7 +79,15 @@ class StudySettings:
             v = getattr(self, f.name)
             if f.type == "int" and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
                 raise ConfigError(f"{f.name} must be an integer >= 0, got {v!r}")
-        for name in ("n_seeds", "n_windows", "n_verify", "n_steps", "n_boot", "noise_draws"):
+        for name in (
+            "n_seeds",
+            "n_windows",
+            "n_verify",
+            "n_steps",
+            "n_boot",
+            "noise_draws",
+            "exact_bytes",
+        ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)!r}")
         if not 0 < self.prune_fraction < 1:
@@ -434,11 +444,19 @@ def verification_table(member: str, curves: dict, subsets: np.ndarray, loss_on: 
 
 
 def exact_table(model, member: str, s: StudySettings) -> pd.DataFrame:
-    """Exact Shapley on the first ``exact_windows`` code windows (one stratified noise draw per
-    masked-diffusion window) against sampled Shapley (several permutation counts) and IG on the
-    same rows; with the enumeration's time and the time of one plain forward of the same rows
-    (its cost unit)."""
-    sub = eval_set("code", s.exact_windows, model, draws=1)
+    """Exact Shapley on the first ``exact_bytes`` bytes of the first ``exact_windows`` code
+    windows (one stratified noise draw per masked-diffusion window) against sampled Shapley
+    (several permutation counts) and IG on the same rows; with the enumeration's time and the
+    time of one plain forward of the same rows (its cost unit)."""
+    from ptlab.attribution.family import windows
+    from ptlab.attribution.losses import fixed_noise
+
+    length = min(s.exact_bytes, model.cfg.seq_len)
+    sub = fixed_noise(
+        windows("code", s.exact_windows, model.cfg.seq_len)[:, :length],
+        model.cfg.objective,
+        draws=1,
+    )
     N = model.cfg.n_gates
     t0 = time.perf_counter()
     exact = sc.shapley_exact(model, sub)
@@ -465,7 +483,7 @@ def exact_table(model, member: str, s: StudySettings) -> pd.DataFrame:
             }
         )
     out = pd.DataFrame(rows)
-    out["windows"], out["subsets"] = s.exact_windows, 2**N
+    out["windows"], out["subsets"], out["bytes"] = s.exact_windows, 2**N, length
     total = loss_at(model, sub) - loss_at(model, sub, torch.zeros(N))
     out["efficiency_gap"] = float(exact.sum()) - total
     out["seconds"], out["forward_seconds"] = seconds, forward
@@ -661,16 +679,15 @@ def seed_ci(
     return pd.DataFrame(rows)
 
 
-def mean_sd(table: pd.DataFrame, keys: list[str], columns: list[str], digits: int = 3):
-    """A display table of "mean ± sd" strings over seeds (sd omitted for a single seed)."""
+def mean_sd(table: pd.DataFrame, keys: list[str], columns: list[str], digits: int = 2):
+    """A display table of "mean ± sd" strings over seeds (``display.mean_sd``: both to the
+    decimal of the sd's ``digits``-th significant digit; the mean alone for a single seed)."""
+    from ptlab.display import mean_sd as fmt
+
     s = across_seeds(table[[*keys, "seed", *columns]], keys).set_index(keys)
     out = pd.DataFrame(index=s.index)
     for c in columns:
-        sd = s[f"{c}_sd"]
-        out[c] = [
-            f"{m:.{digits}f}" if not np.isfinite(d) else f"{m:.{digits}f} ± {d:.{digits}f}"
-            for m, d in zip(s[c], sd, strict=True)
-        ]
+        out[c] = [fmt(m, d, digits) for m, d in zip(s[c], s[f"{c}_sd"], strict=True)]
     return out.reset_index()
 
 
@@ -701,6 +718,12 @@ LABELS = {
     "max_abs_error": "最大绝对误差 · max abs error",
     "subsets": "子集数 · subsets",
     "efficiency_gap": "Σφ − (L(1) − L(0))",
+    "bytes": "字节 · bytes",
+    "fraction": "比例 · fraction",
+    "sd": "种子标准差 · seed sd",
+    "ci": "95% CI（种子 · seeds）",
+    "rho_ci": "95% CI（种子 · seeds）",
+    "kind": "类型 · kind",
     "seconds": "秒 · seconds",
     "forward_seconds": "一次前向（秒） · one forward (s)",
     "role": "角色 · role",
@@ -751,6 +774,10 @@ LABELS = {
 }
 
 
-def show(table: pd.DataFrame, index: list[str], digits: int = 4) -> pd.DataFrame:
-    """A table for the page: indexed, rounded, columns under their display labels."""
+def show(table: pd.DataFrame, index: list[str], digits: int = 3) -> pd.DataFrame:
+    """A table for the page (``display.for_reader``): indexed by the key columns, 3
+    significant digits, columns under their display labels, models by their names."""
+    names = {"ar": "AR", "llada": "LLaDA", "dream": "Dream"}
+    if "model" in table:
+        table = table.assign(model=table["model"].map(lambda m: names.get(m, m)))
     return labelled(table, index, LABELS, digits)

@@ -107,7 +107,7 @@ def sign_verdict(stats: pd.DataFrame, boot: pd.DataFrame) -> tuple[str, str]:
     frac, mean = r["most_positive"]["table"], r["mean_positive"]["table"]
     models = [o for o in DIFFUSION if o in frac.index]
     f_zh = "，".join(
-        f"{_name(o)} 为 {_pct(frac.loc[o, 'ci_low'])} 至 {_pct(frac.loc[o, 'ci_high'])}"
+        f"{_name(o)} {_pct(frac.loc[o, 'ci_low'])} 至 {_pct(frac.loc[o, 'ci_high'])}"
         for o in models
     )
     f_en = ", ".join(
@@ -115,8 +115,7 @@ def sign_verdict(stats: pd.DataFrame, boot: pd.DataFrame) -> tuple[str, str]:
         for o in models
     )
     m_zh = "，".join(
-        f"{_name(o)} 为 {mean.loc[o, 'ci_low']:+.4f} 至 {mean.loc[o, 'ci_high']:+.4f}"
-        for o in models
+        f"{_name(o)} {mean.loc[o, 'ci_low']:+.4f} 至 {mean.loc[o, 'ci_high']:+.4f}" for o in models
     )
     m_en = ", ".join(
         f"{_name(o)} {mean.loc[o, 'ci_low']:+.4f} to {mean.loc[o, 'ci_high']:+.4f}" for o in models
@@ -126,8 +125,8 @@ def sign_verdict(stats: pd.DataFrame, boot: pd.DataFrame) -> tuple[str, str]:
     n = r["seeds"]
     return (
         f"以下判定基于每类模型 {n} 个训练种子。两个掩码扩散模型中 IG > 0 的头所占比例，"
-        f"其种子均值的 95% 置信区间{f_zh}，笔记五“多数注意力头的 IG 为正”的论断：{z1}；"
-        f"平均 IG 的置信区间{m_zh}，“平均归因为正”的论断：{z2}。",
+        f"其种子均值的 95% 置信区间为：{f_zh}；笔记五“多数注意力头的 IG 为正”的论断：{z1}。"
+        f"平均 IG 的 95% 置信区间为：{m_zh}；“平均归因为正”的论断：{z2}。",
         f"These verdicts rest on {n} training seeds per family. In the two masked-diffusion "
         f"models the 95% interval of the seed-mean fraction of heads with IG > 0 is {f_en}: "
         f"Note 5's claim that most heads have IG > 0 is {e1}. The interval of the mean IG is "
