@@ -287,18 +287,23 @@ glue_pair(
         orthogonality_loss(pd.DataFrame(rows)[list(SWITCHES)].astype(int)),
     ),
 )
-for_reader(
-    div.assign(switch=div["switch"].map(short_name)),
-    ["switch"],
-    {
-        "switch": "开关 · switch",
-        "n_on": "开 · on",
-        "n_off": "关 · off",
-        "diverged_on": "开时未完成 · lost on",
-        "diverged_off": "关时未完成 · lost off",
-        "p_value": "p",
-        "p_adjusted": "Holm p",
-    },
+lost = int(div["diverged_on"].iloc[0] + div["diverged_off"].iloc[0])
+(
+    for_reader(
+        div.assign(switch=div["switch"].map(short_name)),
+        ["switch"],
+        {
+            "switch": "开关 · switch",
+            "n_on": "开 · on",
+            "n_off": "关 · off",
+            "diverged_on": "开时未完成 · lost on",
+            "diverged_off": "关时未完成 · lost off",
+            "p_value": "p",
+            "p_adjusted": "Holm p",
+        },
+    )
+    if lost
+    else None  # every run finished: the sentence says so, a table of zeros adds nothing
 )
 
 # %% [markdown] tags=["lang-zh"]
@@ -307,8 +312,8 @@ for_reader(
 # 后面的分析只使用正常结束的运行。如果某个开关的一种取值更容易发散，去掉这些运行会使该开关的比较产生偏差
 # （笔记二对 rms_norm 的论断恰恰与训练稳定性有关），因此先逐个开关统计开、关两种取值下未正常结束的运行数，
 # 并用 Fisher 精确检验（Holm 校正）比较两者。{glue:md}`div_zh:myst`
-# 上表可下载：{download}`divergence.csv <../generated/data/sweep/divergence.csv>`
-# （`ptlab analyze` 也会写出同一张表）。
+# 逐开关的计数与检验可下载：{download}`divergence.csv <../generated/data/sweep/divergence.csv>`
+# （有运行未正常结束时也显示在上方；`ptlab analyze` 会写出同一张表）。
 
 # %% [markdown] tags=["lang-en"]
 # ## Runs that did not finish
@@ -317,9 +322,9 @@ for_reader(
 # diverges more often, leaving those runs out biases that switch's comparison (Note 2's claim
 # about rms_norm is precisely about training stability). So we first count, for each switch,
 # the runs that did not finish with it on and with it off, and compare the two with Fisher's
-# exact test (Holm-adjusted). {glue:md}`div_en:myst` The table can be downloaded as
-# {download}`divergence.csv <../generated/data/sweep/divergence.csv>` (`ptlab analyze` writes
-# the same table).
+# exact test (Holm-adjusted). {glue:md}`div_en:myst` The per-switch counts and tests can be
+# downloaded as {download}`divergence.csv <../generated/data/sweep/divergence.csv>` (shown
+# above too when some run did not finish; `ptlab analyze` writes the same table).
 
 # %% tags=["remove-cell"]
 X_design = pd.DataFrame(rows)[list(SWITCHES)].astype(int)

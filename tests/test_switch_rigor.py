@@ -391,12 +391,53 @@ def test_conditional_spread_measures_the_growth_of_the_other_effects():
     assert flat["resid_low"] < 1 < flat["resid_high"]
     assert grown.attrs["resid_low"] < 1 < grown.attrs["resid_high"]
     zh, en = VD.spread_claim(grown)
-    assert en.endswith("rms_norm on: supported.") and zh.endswith("的论断：支持。")
+    # every switch's growth is beyond noise but 7 of them are aliased and not followed up
+    assert en.endswith("rms_norm on: undetermined.") and zh.endswith("的论断：无法判定。")
     flat_en = VD.spread_claim(V.conditional_spread(_spread_table(0.0)))[1]
     assert flat_en.endswith(": undetermined.")
     # every per-switch interval carries Holm's adjustment and its alias (7 of 9 in this fraction)
     assert (grown["p_adjusted"] >= grown["p_value"]).all()
     assert (grown["alias"] != "").sum() == 7
+
+
+def _growth_followups(switches, outcome):
+    return pd.DataFrame(
+        {
+            "term": [f"use_rms_norm:{x}" for x in switches],
+            "outcome": outcome,
+            "effect": 0.02,
+            "screen_effect": 0.02,
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "confirm, want",
+    [
+        ("all", "supported"),  # every aliased growth beyond noise confirmed by its follow-up
+        ("some", "undetermined"),  # one of them rests on a pair + triple sum
+        ("none", "undetermined"),
+    ],
+)
+def test_the_spread_verdict_rests_only_on_de_aliased_growths(confirm, want):
+    grown = V.conditional_spread(_spread_table(0.02))
+    aliased = grown.loc[grown["alias"] != "", "switch"].tolist()
+    fu = {"all": aliased, "some": aliased[1:], "none": []}[confirm]
+    assert VD.spread_outcome(grown, _growth_followups(fu, "confirmed")) == want
+    full = V.conditional_spread(_full_spread_table(0.02))  # no aliases in the full design
+    assert VD.spread_outcome(full) == "supported"
+    assert VD.spread_outcome(V.conditional_spread(_spread_table(-0.02))) == "contradicted"
+
+
+def _full_spread_table(growth, seed=0):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(full_design()).astype(int)
+    pm = 2 * X - 1
+    y = 2 + rng.normal(0, 0.01, len(X))
+    for i, s in enumerate(s for s in SWITCHES if s != "use_rms_norm"):
+        beta = 0.02 * (1 if i % 2 else -1)
+        y = y + beta * pm[s] + np.sign(beta) * growth / 4 * pm[s] * pm["use_rms_norm"]
+    return SwitchTable(X, pd.Series(y).rename("eval/loss"), "eval/loss", "planted", 0)
 
 
 def test_a_growth_that_is_a_known_alias_is_undone_by_the_follow_up():

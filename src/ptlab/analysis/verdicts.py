@@ -26,11 +26,6 @@ SEED_PAIRS = (("untie_attn_weights", "use_rms_norm"), ("use_gated_ffn", "use_std
 ZH_UNIT, EN_UNIT = "奈特/字节", "nats/byte"
 
 
-def _cap(text: str) -> str:
-    """The first letter upper-cased, the rest as is (str.capitalize lowers the rest)."""
-    return text[:1].upper() + text[1:]
-
-
 def words(result: str) -> tuple[str, str]:
     """The verdict word in both languages."""
     return OUTCOME_WORDS["zh"][result], OUTCOME_WORDS["en"][result]
@@ -243,7 +238,8 @@ def seed_pairs(
         head_en + f" The strongest exact two-way term is {best}{best_en}, "
         f"{r['best_effect']:+.3f} {EN_UNIT}. A pair counts as among the strongest when it is "
         "Holm-significant and the 95% interval of its |effect| gap to the strongest term "
-        f"contains 0. {_cap('; '.join(each_en))}. Note 1's claim that these two pairs "
+        f"contains 0. Of Note 1's pairs, {'; '.join(each_en)}. Note 1's claim that these two "
+        "pairs "
         f"interact most: {en_v}.",
     )
 
@@ -600,7 +596,7 @@ def power_sentence(plans: dict, target: float, cap: int, pilot: int) -> tuple[st
         f"目标效应 {target:g} {ZH_UNIT}，种子数与组合的种子标准差成正比）。{'；'.join(zh)}。{tail_zh}",
         f"Every cell first gets {pilot} seeds; a power calculation (α = 0.05, 80% power, target "
         f"effect {target:g} {EN_UNIT}, seeds in proportion to each cell's seed sd) then adds "
-        f"seeds to the noisy cells. {_cap('; '.join(en))}. {tail_en}",
+        f"seeds to the noisy cells. Per experiment: {'; '.join(en)}. {tail_en}",
     )
 
 
@@ -657,20 +653,24 @@ def replication(lof: dict, het: dict, n_configs: int, n_seeds: int) -> tuple[str
 
 def spread_outcome(spread: pd.DataFrame, followups: pd.DataFrame | None = None) -> str:
     """Note 2's "with use_rms_norm on, the other switches' effects grow", on the mean growth
-    (``variance.conditional_spread``) and the de-aliased follow-ups of the contrasts it rests
-    on (``followups``: rows of ``confirm.compare_screening``). Supported when the mean growth's
-    interval lies above 0 and no follow-up contradicts a screened growth (outcome differs with
-    the opposite sign, or absent); contradicted when the interval lies below 0; else
-    undetermined."""
+    (``variance.conditional_spread``) and the de-aliased follow-ups (``followups``: rows of
+    ``confirm.compare_screening``, terms ``rms:x``). Contradicted when the mean growth's
+    interval lies below 0. Supported when it lies above 0 and every per-switch growth beyond
+    noise (Holm) that the design aliases with a triple is confirmed by its follow-up (an
+    aliased growth is a pair + triple sum: without a confirming follow-up the verdict cannot
+    rest on it). Else undetermined."""
     a = spread.attrs
     result = outcome(a["growth_low"], a["growth_high"], +1)
-    if result == "supported" and followups is not None and len(followups):
-        against = followups["outcome"].eq("absent") | (
-            followups["outcome"].eq("differs")
-            & (np.sign(followups["effect"]) != np.sign(followups["screen_effect"]))
-        )
-        if against.any():
-            result = "undetermined"
+    if result != "supported":
+        return result
+    confirmed = set()
+    if followups is not None and len(followups):
+        for r in followups.itertuples():
+            if r.outcome == "confirmed":
+                confirmed.update(r.term.split(":"))
+    leaning = spread[(spread["p_adjusted"] < 0.05) & (spread["alias"] != "")]
+    if any(x not in confirmed for x in leaning["switch"]):
+        return "undetermined"
     return result
 
 
@@ -690,7 +690,7 @@ def spread_claim(
 
     def names(df):
         return [
-            short_name(x) + ("*" if al else "")
+            short_name(x) + ("†" if al else "")
             for x, al in zip(df["switch"], df["alias"], strict=True)
         ]
 
@@ -727,13 +727,13 @@ def spread_claim(
         f"{s} 打开时损失的标准差为 {a['sd_on']:.4f}，关闭时为 {a['sd_off']:.4f}；"
         f"其余开关效应的平均绝对值分别为 {a['mean_abs_on']:.4f} 与 {a['mean_abs_off']:.4f}。"
         f"按各开关自身方向计，效应增量平均为 {a['growth']:+.4f}（{_ci(a['growth_low'], a['growth_high'], 4, 'zh')}）。"
-        f"{zh_each}（* 表示该对比在筛选设计中与三元交互互为别名，共 {n_alias} 个，其增量实为二元与三元效应之和）。"
+        f"{zh_each}（† 表示该对比在筛选设计中与三元交互互为别名，共 {n_alias} 个，其增量实为二元与三元效应之和）。"
         f"{fu_zh}笔记二“{s} 打开时其他开关的影响急剧增大”的论断：{zh_v}。",
         f"With {s} on the loss sd is {a['sd_on']:.4f}, against {a['sd_off']:.4f} with it "
         f"off; the other switches' mean |effect| is {a['mean_abs_on']:.4f} against "
         f"{a['mean_abs_off']:.4f}. Their effects grow, in each one's own direction, by "
         f"{a['growth']:+.4f} on average ({_ci(a['growth_low'], a['growth_high'], 4)}); "
-        f"{en_each} (*: aliased with a triple in the screening design, {n_alias} of the "
+        f"{en_each} (†: aliased with a triple in the screening design, {n_alias} of the "
         f"contrasts, whose growth is a pair + triple sum).{fu_en} Note 2's claim that the "
         f"other switches' effects grow sharply with {s} on: {en_v}.",
     )
