@@ -9,7 +9,7 @@
 #     language: python
 #     name: python3
 #   ptlab:
-#     seconds: {smoke: 17, quick: 858}  # measured on the 2-core CPU (quick: fresh, training included)
+#     seconds: {smoke: 25, quick: 2075}  # load 6–7: 1425 s with the models cached + 650 s training (fresh)
 #     depends: []
 #     profiles:
 #       smoke: {}
@@ -384,7 +384,8 @@ if len(ex):
     glue_value("exact_ratio", float((ex["seconds"] / ex["forward_seconds"]).median()))
     glue_value("exact_subsets", f"{int(ex['subsets'].iloc[0]):,}")
     glue_value("exact_gap", float(ex["efficiency_gap"].abs().max()))
-    glue_value("exact_models", ", ".join(NAMES[o] for o in ex["model"].unique()))
+    glue_value("exact_models_zh", "、".join(NAMES[o] for o in ex["model"].unique()))
+    glue_value("exact_models_en", ", ".join(NAMES[o] for o in ex["model"].unique()))
     glue_pair("exact", words.exact_verdict(ex))
     exact_view = show(
         ex[["model", "estimate", "rho_vs_exact", "rel_error", "max_abs_error"]],
@@ -395,7 +396,8 @@ else:
     glue_value("exact_ratio", 0.0)
     glue_value("exact_gap", 0.0)
     glue_value("exact_subsets", f"{2**N:,}")
-    glue_value("exact_models", "—")
+    glue_value("exact_models_zh", "—")
+    glue_value("exact_models_en", "—")
     glue_pair(
         "exact", ("本次运行未计算精确 Shapley。", "Exact Shapley was not computed in this run.")
     )
@@ -407,7 +409,7 @@ exact_view
 #
 # 对 {glue:text}`N` 个注意力头，精确 Shapley 值需要全部 $2^N$ = {glue:text}`exact_subsets` 个门控子集的损失。
 # 第 $l$ 层的输出只取决于前 $l$ 层的门控，因此我们逐层枚举：每一层只对其前面各层的每种门控组合计算一次，
-# 最后一层（连同输出层与损失）才对全部子集计算。计算在第一个种子的 {glue:text}`exact_models` 模型上进行，
+# 最后一层（连同输出层与损失）才对全部子集计算。计算在第一个种子的 {glue:text}`exact_models_zh` 模型上进行，
 # 用前 {glue:text}`exact_windows` 个代码窗口、每个窗口的前 {glue:text}`exact_bytes` 个字节（扩散模型每个窗口一次分层掩码）。
 # 这是本配置档的取舍：在 2 核 CPU 上，完整的 64 字节窗口每个模型约需 10 分钟，超出本章的时间预算；
 # 这里的“真值”因此是这组较短窗口上的损失的 Shapley 值，采样 Shapley 与 IG 也在同一组窗口上重新计算后与之比较
@@ -422,7 +424,7 @@ exact_view
 # $2^N$ = {glue:text}`exact_subsets` gate subsets. Layer $l$'s output depends only on the gates
 # of layers up to $l$, so the enumeration walks the layers: each layer runs once per setting of
 # the gates before it, and only the last layer (with the LM head and the loss) runs for every
-# subset. It covers the first seed's {glue:text}`exact_models` models, on the first
+# subset. It covers the first seed's {glue:text}`exact_models_en` models, on the first
 # {glue:text}`exact_windows` code windows, each cut to its first {glue:text}`exact_bytes` bytes
 # (one stratified mask per window for the diffusion models). This is the profile's trade: on 2
 # CPU cores full 64-byte windows cost about 10 minutes per model, beyond this chapter's budget;
@@ -923,9 +925,15 @@ record_claims(
             if any(within_no)
             else "undetermined",
             evidence_zh="按 |IG| 剪枝、损失增幅不超过 1% 时能剪掉的最大比例，95% 置信区间："
-            + "；".join(f"{NAMES[o]} {iv.low:.0%} 至 {iv.high:.0%}" for o, iv in within.items()),
+            + "；".join(
+                f"{NAMES[o]} {max(iv.low, 0):.0%} 至 {min(iv.high, 1):.0%}"
+                for o, iv in within.items()
+            ),
             evidence_en="largest fraction pruned by |IG| within a 1% loss increase, 95% CI: "
-            + "; ".join(f"{NAMES[o]} {iv.low:.0%} to {iv.high:.0%}" for o, iv in within.items()),
+            + "; ".join(
+                f"{NAMES[o]} {max(iv.low, 0):.0%} to {min(iv.high, 1):.0%}"
+                for o, iv in within.items()
+            ),
             section="attribution-prune",
         ),
     ],

@@ -9,7 +9,7 @@
 #     language: python
 #     name: python3
 #   ptlab:
-#     seconds: {smoke: 96, quick: 940}  # 2-core CPU, shared: 163 s + 48 confirmation runs
+#     seconds: {smoke: 27, quick: 1760}  # load 7–9: 1262 s with the sweep and 48 of 100 confirmation runs reused; + 48 runs fresh
 #     depends: [sweep]
 #     profiles:
 #       smoke: {n_boot: 5, n_rows: 50, confirm_top: 1, confirm_seeds: 2, confirm_max_seeds: 2}

@@ -9,7 +9,7 @@
 #     language: python
 #     name: python3
 #   ptlab:
-#     seconds: {smoke: 28, quick: 1310}  # measured on the 2-core CPU (1059 s + 26 replicates)
+#     seconds: {smoke: 92, quick: 1525}  # 2-core CPU at load 6–9 (2026-12-05): fresh 1505 s (the base build's identical runs) + 20 s analysis
 #     depends: []
 #     profiles:
 #       smoke: {design: random, n_configs: 24, noise_seeds: 2}

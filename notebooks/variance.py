@@ -9,7 +9,7 @@
 #     language: python
 #     name: python3
 #   ptlab:
-#     seconds: {smoke: 23, quick: 30}  # measured on the 2-core CPU
+#     seconds: {smoke: 44, quick: 90}  # load 7: 29 s with its follow-ups shared with shap's runs; + 3 matched-arm runs fresh
 #     depends: [sweep]
 #     profiles:
 #       smoke: {capacity_seeds: 2, followup_seeds: 2, dealias_top: 1}
