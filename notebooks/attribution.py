@@ -508,7 +508,7 @@ show(
 # %% [markdown] tags=["lang-zh"]
 # ## 基线的选择
 #
-# 我们比较基线 $b \in \{$ {glue:text}`baselines` $\}$：$\sum_h \mathrm{IG}_h$ 始终等于 $L(1) - L(b)$。
+# 我们比较基线 $b$ 的三个取值 {glue:text}`baselines`：$\sum_h \mathrm{IG}_h$ 始终等于 $L(1) - L(b)$。
 # $b$ 越接近 1，路径越接近剪枝所处的区域，$\mathrm{IG}_h(b)/(1-b)$ 也趋向 $a = 1$ 处的带符号梯度 $g_h$：
 # $b = 0.9$ 时，$|\mathrm{IG}_h(b)/(1-b) - g_h|$ 在所有注意力头、模型与种子上的最大值为
 # {glue:text}`max_bl_gap:.4f`。与 −LOO 的秩相关也随 $b$ 变化（“ρ vs −LOO”一列）。
@@ -516,7 +516,7 @@ show(
 # %% [markdown] tags=["lang-en"]
 # ## The choice of baseline
 #
-# We compare the baselines $b \in \{$ {glue:text}`baselines` $\}$; for each,
+# We compare three baselines $b$, {glue:text}`baselines`; for each,
 # $\sum_h \mathrm{IG}_h = L(1) - L(b)$. As $b \to 1$, the path moves into the pruning regime,
 # and $\mathrm{IG}_h(b)/(1-b)$ approaches the signed gradient $g_h$ at $a = 1$: at $b = 0.9$ the
 # largest $|\mathrm{IG}_h(b)/(1-b) - g_h|$ over heads, models and seeds is
