@@ -246,7 +246,10 @@ glue_value("sd_on", summary.loc["all-on", "std"])
 glue_value("gap", gap)
 glue_value("gap_over_sd", gap / noise if noise > 0 else float("nan"))
 glue_value("n_seeds", int(summary["count"].min()))
-zh, en = beyond_noise(gap, noise)
+ok_runs = final[final["status"] == "ok"]
+zh, en = beyond_noise(
+    *(ok_runs.loc[ok_runs.config == c, "eval/loss"] for c in ("all-off", "all-on"))
+)
 better = (
     "全开的 Llama 更好。" if gap > 0 else "全关的 PT 更好。",
     "Llama (all on) is better." if gap > 0 else "PT (all off) is better.",

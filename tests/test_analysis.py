@@ -76,6 +76,35 @@ def test_exact_effects_find_exactly_the_planted_terms(planted):
     assert row.ci_low < 0.30 < row.ci_high
 
 
+def test_the_variance_test_gives_the_planted_sd_ratio_an_interval(planted):
+    row = planted.variance.set_index("switch").loc[J]
+    assert row.ratio_low < 5 < row.ratio_high and row.ratio_low > 3  # planted: 0.05 / 0.01
+    quiet = planted.variance.set_index("switch").drop(index=J)
+    assert ((quiet["ratio_low"] < 1) & (quiet["ratio_high"] > 1)).mean() > 0.8
+
+
+def test_effects_are_compared_with_the_seed_sd_by_their_intervals(planted):
+    eff = planted.effects.set_index("term")
+    sd = eff.attrs["noise_sd"]
+    assert eff.loc[A, "beyond_noise"] and not eff.loc[A, "below_noise"]  # 0.6 on − off ≫ sd
+    nothing = eff[eff.index.str.count(":") == 1].drop(index=f"{E}:{F}")
+    assert nothing["below_noise"].mean() > 0.9  # null pairs: 90% intervals inside ±sd
+    assert ((nothing["effect_high"] - nothing["effect_low"]) < 2 * sd).all()
+    assert (eff["effect"] == 2 * eff["estimate"]).all()
+    assert np.allclose(eff["effect_low"], 2 * eff["ci_low"])
+
+
+def test_xgboost_contributions_equal_treeshap(planted):
+    from ptlab.analysis import surrogate as sur
+
+    X = planted.table.X.iloc[:50]
+    np.testing.assert_allclose(
+        sur.contributions(planted.model, X),
+        sur.shap_explanation(planted.model, X).values,
+        atol=1e-5,
+    )
+
+
 def test_no_planted_effects_reports_nothing():
     a = analyze(prepare(full_table(seed=1, planted=False)), n_rows=50)
     assert a.r2_oof < 0.1

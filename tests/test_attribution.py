@@ -9,6 +9,7 @@ import math
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -320,6 +321,11 @@ def test_exact_shapley_equals_the_brute_force_formula_and_is_efficient(trained):
     assert exact.sum() == pytest.approx(total, abs=1e-5)
 
 
+def test_the_layer_by_layer_enumeration_equals_plain_forwards_of_every_subset(trained):
+    m, es = trained
+    np.testing.assert_allclose(sc.subset_values(m, es), sc.subset_values_flat(m, es), atol=1e-5)
+
+
 def test_all_permutations_give_the_exact_shapley_values(trained):
     m, es = trained
     N = m.cfg.n_gates
@@ -397,6 +403,8 @@ def test_seed_summaries():
     s = across_seeds(t, ["model"]).iloc[0]
     assert s["x"] == pytest.approx(7 / 3) and s["x_sd"] == pytest.approx(np.std([1, 2, 4], ddof=1))
     assert s["seeds"] == 3
+    # two seeds that disagree (0 and 1) with no window noise: the interval must be wide, not a
+    # point (resampling windows given the seeds would give [0.5, 0.5])
     boot = pd.DataFrame(
         {
             "model": "ar",
@@ -404,10 +412,54 @@ def test_seed_summaries():
             "quantity": "q",
             "replicate": np.tile(np.arange(100), 2),
             "value": np.r_[np.zeros(100), np.ones(100)],
+            "point": np.r_[np.zeros(100), np.ones(100)],
         }
     )
     row = seed_ci(boot, "q").iloc[0]
-    assert row["ci_low"] == pytest.approx(0.5) and row["ci_high"] == pytest.approx(0.5)
+    assert row["seeds"] == 2 and row["ci_low"] < 0 and row["ci_high"] > 1
+    assert row["ci_high"] - row["ci_low"] == pytest.approx(2 * 12.706 * 0.5, rel=1e-3)  # t(1)
+    assert seed_ci(boot, "q", bounds=(0, 1)).iloc[0][["ci_low", "ci_high"]].tolist() == [0, 1]
+    one = seed_ci(boot[boot["seed"] == 0], "q").iloc[0]
+    assert np.isnan(one["ci_low"])  # one training run says nothing about another
+
+
+def _boot_study(rng, mu, seed_sd, window_sd, seeds=3, reps=200):
+    """A bootstrap table of one quantity: each seed's value is mu + seed noise, and its window
+    replicates scatter around it (the same windows for every seed)."""
+    rows = []
+    shared = rng.normal(0, window_sd, reps)  # window resample r moves every seed alike
+    for s in range(seeds):
+        point = mu + rng.normal(0, seed_sd)
+        rows.append(
+            pd.DataFrame(
+                {
+                    "model": "ar",
+                    "seed": s,
+                    "quantity": "q",
+                    "replicate": np.arange(reps),
+                    "value": point + shared + rng.normal(0, window_sd / 3, reps),
+                    "point": point,
+                }
+            )
+        )
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_the_seed_interval_covers_a_planted_seed_mean():
+    from ptlab.attribution.study import seed_ci
+
+    rng = np.random.default_rng(0)
+    hits = hits_windows_only = 0
+    n = 300
+    for _ in range(n):
+        b = _boot_study(rng, mu=0.3, seed_sd=0.05, window_sd=0.01)
+        r = seed_ci(b, "q").iloc[0]
+        hits += r["ci_low"] <= 0.3 <= r["ci_high"]
+        mean = b.groupby("replicate")["value"].mean()  # the old interval: windows only
+        lo, hi = np.percentile(mean, [2.5, 97.5])
+        hits_windows_only += lo <= 0.3 <= hi
+    # the seed variance dominates: the t interval keeps ~95 %; resampling windows alone does not
+    assert hits / n > 0.92 and hits_windows_only / n < 0.6
 
 
 # --- attention patterns and the family ---------------------------------------------------
@@ -458,6 +510,71 @@ def test_a_strategy_wins_only_beyond_the_seed_spread():
     assert "abs_ig wins" in best_note_strategy(table([0.20, 0.21, 0.19]))[1]
     noisy = best_note_strategy(table([0.3, -0.05, 0.2]))[1]  # signed_ig better in one seed
     assert "does not win" in noisy and "signed_ig" in noisy and "layer_bands" not in noisy
+
+
+def test_the_pattern_sentence_follows_the_measured_patterns():
+    import pandas as pd
+
+    from ptlab.attribution.verdicts import pattern_verdict
+
+    def row(model, role, prev, nxt, dist):
+        return {
+            "model": model,
+            "role": role,
+            "to_previous": prev,
+            "to_next": nxt,
+            "to_self": 0.05,
+            "to_first": 0.05,
+            "mean_distance": dist,
+            "ig": -0.1,
+        }
+
+    local = pd.DataFrame([row(m, "useful", 0.6, 0.1, 1.5) for m in ("ar", "llada", "dream")])
+    zh, en = pattern_verdict(local)
+    assert "In all 3 models the most useful head is an adjacent-byte head" in en
+    mixed = local.copy()
+    mixed.loc[1, ["to_previous", "to_next", "mean_distance"]] = [0.04, 0.04, 20.0]  # LLaDA
+    zh, en = pattern_verdict(mixed)
+    assert "does not hold for every model" in en and "LLaDA" in en and "20 bytes" in en
+    assert "In AR and Dream" in en and "并非对所有模型都成立" in zh
+
+
+def test_the_two_readings_of_strategy_2_agree_exactly_with_at_most_one_positive_head():
+    import pandas as pd
+
+    from ptlab.attribution.verdicts import strategy2_readings
+
+    def scores(ig):
+        ig = np.asarray(ig, float)
+        return pd.DataFrame({"ig_code": ig, "michel_abs": np.abs(ig), "loo": -ig})
+
+    one = {("ar", 0): scores([-0.3, -0.01, 0.02, -0.1]), ("llada", 0): scores([-0.2, -0.1])}
+    assert "In all 2 models and seeds the two readings" in strategy2_readings(one)[1]
+    two = {**one, ("dream", 0): scores([0.3, 0.1, -0.2])}
+    en = strategy2_readings(two)[1]
+    assert "In 2 of 3 models and seeds" in en and "Dream" in en
+
+
+def test_sign_claims_rest_on_the_seed_interval():
+    import pandas as pd
+
+    from ptlab.attribution.verdicts import sign_outcomes
+
+    rng = np.random.default_rng(1)
+
+    def boot(frac, mean, seed_sd):
+        parts = []
+        for o in ("llada", "dream"):
+            for q, mu in (("frac_positive:code", frac), ("mean:code", mean)):
+                b = _boot_study(rng, mu, seed_sd, 0.01)
+                parts.append(b.assign(model=o, quantity=q))
+        return pd.concat(parts, ignore_index=True)
+
+    r = sign_outcomes(None, boot(0.8, 0.01, 0.01))
+    assert r["most_positive"]["outcome"] == "supported" and r["seeds"] == 3
+    assert sign_outcomes(None, boot(0.2, -0.01, 0.01))["most_positive"]["outcome"] == "contradicted"
+    noisy = sign_outcomes(None, boot(0.6, 0.001, 0.3))
+    assert noisy["most_positive"]["outcome"] == "undetermined"
 
 
 def test_the_band_model_is_deeper_where_the_main_model_is_shallow():

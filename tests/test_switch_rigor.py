@@ -6,6 +6,7 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from ptlab.analysis import confirm as C
 from ptlab.analysis import effects as E
@@ -87,14 +88,25 @@ def test_full_design_has_no_aliases_and_full_coverage():
 # --- confirmation experiments ---------------------------------------------------------------
 
 
-def _confirm_frame(switches, effect3=0.0, effect2=0.0, sd=0.005, seeds=3, seed=0):
+def _confirm_frame(switches, effect3=0.0, effect2=0.0, sd=0.005, seeds=3, seed=0, noisy=None):
+    """A replicated 2^k factorial at the all-on reference with a planted top-order effect
+    (``effect3``, on − off) and a planted first-pair effect (``effect2``); ``noisy`` (a switch)
+    gives the cells with it on an sd of 0.2."""
     rng = np.random.default_rng(seed)
     rows = []
     for row in C.factorial_design(switches, "all-on"):
         pm = [2 * int(row[s]) - 1 for s in switches]
         mu = 2.0 + effect2 / 2 * pm[0] * pm[1] + effect3 / 2 * np.prod(pm)
-        for _ in range(seeds):
-            rows.append({**row, "eval/loss": mu + rng.normal(0, sd), "status": "ok"})
+        cell_sd = 0.2 if noisy and row[noisy] else sd
+        for i in range(seeds):
+            rows.append(
+                {
+                    **row,
+                    "eval/loss": mu + rng.normal(0, cell_sd),
+                    "status": "ok",
+                    "run_id": f"{seed}-{len(rows)}-{i}",
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -109,25 +121,53 @@ def test_factorial_design_holds_the_others_at_the_reference():
         C.factorial_design(tri, "half")
 
 
-def test_confirm_recovers_a_planted_three_way_effect_and_rejects_a_null_pair():
-    tri = ["untie_attn_weights", "use_rms_norm", "no_vo_rope"]
-    df = _confirm_frame(tri, effect3=0.05, seed=1)
-    out = C.confirm(df, tri).set_index("term")
-    key = ":".join(s for s in SWITCHES if s in tri)
-    r = out.loc[key]
+TRI = ["untie_attn_weights", "use_rms_norm", "no_vo_rope"]
+KEY3 = ":".join(s for s in SWITCHES if s in TRI)
+PAIR = ":".join(s for s in SWITCHES if s in TRI[:2])
+
+
+def test_confirm_recovers_a_planted_three_way_effect_and_no_pair():
+    out = C.confirm(_confirm_frame(TRI, effect3=0.05, seed=1), TRI).set_index("term")
+    r = out.loc[KEY3]
     assert r.effect_low < 0.05 < r.effect_high and r.effect_low > 0
-    screening = pd.DataFrame(
-        {"term": [key], "estimate": [0.02], "ci_low": [0.0], "ci_high": [0.04]}
+    assert out.loc[PAIR, "effect_low"] < 0 < out.loc[PAIR, "effect_high"]  # nothing planted
+    assert out.attrs["n_runs"] == 24 and (out["dof"] > 2).all()
+
+
+def test_each_factorial_keeps_its_own_error_where_one_pooled_error_would_hide_the_effect():
+    quiet = _confirm_frame(TRI, effect3=0.02, sd=0.004, seed=2)
+    noisy = _confirm_frame(
+        ["use_gated_ffn", "untie_ffn_weights"], sd=0.2, seed=3, noisy="use_gated_ffn"
     )
-    cmp = C.compare_screening(C.confirm(df, tri), screening).set_index("term")
-    assert cmp.loc[key, "confirmed"]
-    pair = ":".join(s for s in SWITCHES if s in tri[:2])
-    assert not cmp.loc[pair, "confirmed"]  # no planted pair effect: its CI covers 0
-    # the screening sign must agree
-    flipped = screening.assign(estimate=-0.02, ci_low=-0.04, ci_high=0.0)
-    assert (
-        not C.compare_screening(C.confirm(df, tri), flipped).set_index("term").loc[key, "confirmed"]
+    own = C.confirm(quiet, TRI).set_index("term").loc[KEY3]
+    assert own.effect_low > 0 and own.effect_low < 0.02 < own.effect_high
+    # the book's old rule: one pure error pooled over every confirmation cell
+    both = pd.concat([quiet, noisy], ignore_index=True)
+    pooled = E.pure_error(
+        both[list(SWITCHES)].astype(int), both["eval/loss"].reset_index(drop=True)
     )
+    half = stats.t.ppf(0.975, pooled.dof) * pooled.sd * np.sqrt(4 / 24)  # 2/8 · √(8/3)
+    assert abs(own.effect) < half  # pooled, the planted effect would not be found
+
+
+def test_per_cell_intervals_keep_their_coverage_in_a_heteroscedastic_factorial():
+    """Two of eight cells are 40× noisier: the Satterthwaite interval covers a null effect
+    about 95% of the time; the same se with the pooled 16 dof covers clearly less."""
+    sat = pooled = 0
+    reps = 300
+    for r in range(reps):
+        df = _confirm_frame(
+            ["untie_attn_weights", "use_std_residual", "use_rms_norm"], sd=0.005, seed=100 + r
+        )
+        hot = df["use_rms_norm"] & df["untie_attn_weights"]
+        rng = np.random.default_rng(r)
+        df.loc[hot, "eval/loss"] = 2.0 + rng.normal(0, 0.2, hot.sum())
+        e = C.confirm(df, ["untie_attn_weights", "use_std_residual", "use_rms_norm"])
+        x = e.set_index("term").loc["use_std_residual"]
+        sat += x.effect_low <= 0 <= x.effect_high
+        pooled += abs(x.effect) <= stats.t.ppf(0.975, 16) * x.se
+        assert x.dof < 6  # the two noisy cells carry the error: few effective dof
+    assert sat / reps > 0.925 and pooled / reps < 0.915
 
 
 def test_confirm_needs_every_cell_replicated():
@@ -135,6 +175,100 @@ def test_confirm_needs_every_cell_replicated():
     df = _confirm_frame(tri, seeds=1)
     with pytest.raises(AnalysisInputError, match="≥ 2 seeds"):
         C.confirm(df, tri)
+
+
+def test_holm_runs_over_every_term_of_every_experiment():
+    a = C.confirm(_confirm_frame(TRI, effect3=0.02, sd=0.005, seed=4), TRI)
+    b = C.confirm(_confirm_frame(TRI, sd=0.005, seed=5), TRI)
+    adj = C.adjust_across({"a": a, "b": b})
+    flat = np.r_[a["p_value"], b["p_value"]]
+    want = __import__("statsmodels.stats.multitest").stats.multitest.multipletests(
+        flat, method="holm"
+    )[1]
+    np.testing.assert_allclose(np.r_[adj["a"]["p_adjusted"], adj["b"]["p_adjusted"]], want)
+    assert (adj["a"]["p_adjusted"] >= a["p_value"]).all()
+
+
+def _compared(effect, low, high, screen, screen_se, p_adj=0.001):
+    confirmed = pd.DataFrame(
+        [
+            {
+                "term": KEY3,
+                "order": 3,
+                "effect": effect,
+                "effect_low": low,
+                "effect_high": high,
+                "se": (high - low) / 3.92,
+                "dof": 30.0,
+                "p_value": p_adj,
+                "p_adjusted": p_adj,
+                "detectable": 0.01,
+            }
+        ]
+    )
+    screening = pd.DataFrame(
+        [
+            {
+                "term": KEY3,
+                "alias": "",
+                "screen_effect": screen,
+                "screen_low": screen - 1.96 * screen_se,
+                "screen_high": screen + 1.96 * screen_se,
+                "screen_se": screen_se,
+                "screen_dof": 30.0,
+            }
+        ]
+    )
+    return C.compare_screening(confirmed, screening, margin=0.02).iloc[0].outcome
+
+
+@pytest.mark.parametrize(
+    "effect, low, high, screen, screen_se, p_adj, want",
+    [
+        (0.05, 0.04, 0.06, 0.045, 0.005, 0.001, "confirmed"),  # same sign, same size
+        (-0.135, -0.145, -0.125, -0.018, 0.005, 0.001, "differs"),  # same sign, 7× the size
+        (0.05, 0.04, 0.06, -0.045, 0.005, 0.001, "differs"),  # opposite signs
+        (0.05, 0.04, 0.06, 0.045, 0.005, 0.2, "undetermined"),  # not Holm-significant
+        (0.001, -0.01, 0.012, 0.0, 0.02, 0.9, "absent"),  # inside ±0.02
+        (0.001, -0.03, 0.032, 0.0, 0.02, 0.9, "undetermined"),  # too wide to tell
+    ],
+)
+def test_the_outcome_rule_compares_sign_and_size(effect, low, high, screen, screen_se, p_adj, want):
+    assert _compared(effect, low, high, screen, screen_se, p_adj) == want
+
+
+def test_screening_separates_an_unaliased_triple_and_names_an_aliased_one():
+    X = pd.DataFrame(fractional_design(3)).astype(int)
+    alias = I.alias_structure(X).set_index("term")["aliases"]
+    three = [
+        t for t in alias.index if t.count(":") == 2 and not any(a.count(":") < 2 for a in alias[t])
+    ]
+    free = three[0]
+    pm = 2 * X - 1
+    rng = np.random.default_rng(0)
+    y = (
+        2 + 0.025 * pm[free.split(":")].prod(axis=1) + rng.normal(0, 0.005, len(X))
+    )  # β: effect 0.05
+    t = SwitchTable(X, pd.Series(y).rename("eval/loss"), "eval/loss", "planted", 0)
+    noise = E.PureError(0.005, 40)
+    aliased = next(t3 for t3 in alias.index if t3.count(":") == 2 and t3 not in three)
+    s = C.screening_terms(t, [free, aliased, "use_rms_norm"], noise).set_index("term")
+    assert s.loc[free, "screen_low"] < 0.05 < s.loc[free, "screen_high"]
+    assert s.loc[aliased, "alias"] and np.isnan(s.loc[aliased, "screen_effect"])
+    assert s.loc["use_rms_norm", "screen_low"] < 0 < s.loc["use_rms_norm", "screen_high"]
+
+
+def test_the_power_plan_gives_the_noisy_cells_the_seeds():
+    tri = ["untie_attn_weights", "use_std_residual", "use_rms_norm"]
+    cells = C.cell_stats(_confirm_frame(tri, sd=0.01, noisy="use_rms_norm", seed=6), tri)
+    plan = C.power_plan(cells, 3, target=0.05, min_seeds=3)
+    noisy = plan["use_rms_norm"] == 1
+    assert plan.loc[noisy, "needed"].min() > 2 * plan.loc[~noisy, "needed"].max()
+    assert plan.attrs["detectable_planned"] <= 0.05 < plan.attrs["detectable_now"]
+    capped = C.power_plan(cells, 3, target=0.05, min_seeds=3, max_seeds=5)
+    assert capped["planned"].max() == 5 and capped.attrs["detectable_planned"] > 0.05
+    extra = C.planned_cells({tuple(tri): capped}, "all-on")
+    assert len(extra) == 8 and max(n for _, n in extra) == 5
 
 
 def test_matching_ffn_gives_the_off_arm_at_least_the_on_arms_parameters():
@@ -173,7 +307,8 @@ def test_capacity_table_separates_the_matched_arm():
     assert arms.loc["off", "effect"] == pytest.approx(-0.1, abs=0.01)
     assert arms.loc["off, matched", "effect"] == pytest.approx(-0.05, abs=0.01)
     zh, en = VD.capacity(cap, "untie_attn_weights")
-    assert "remains significant" in en and "仍然显著" in zh and "adds 20 parameters" in en
+    assert "still stands out from seed noise" in en and "仍超出种子噪声" in zh
+    assert "adds 20 parameters" in en
     assert cap.attrs["capacity"] == pytest.approx(-0.05, abs=0.01)
     assert cap.attrs["capacity_high"] < 0  # the wider FFN itself helps here
 
@@ -220,6 +355,11 @@ def test_heteroscedasticity_finds_unequal_seed_variances():
             )
     h = N.heteroscedasticity(pd.DataFrame(rows))
     assert h["p_value"] < 0.05 and h["sd_ratio"] > 5 and h["n_groups"] == 4
+    # the F test's dof: groups − 1 and runs in the replicated groups − groups (not all runs)
+    assert (h["df_between"], h["df_within"]) == (3, 20) and (h["size_min"], h["size_max"]) == (6, 6)
+    unreplicated = {s: True for s in SWITCHES}
+    more = pd.DataFrame([{**unreplicated, "eval/loss": 2.0, "status": "ok", "run_id": "x"}])
+    assert N.heteroscedasticity(pd.concat([pd.DataFrame(rows), more]))["df_within"] == 20
 
 
 # --- the spread claim and equivalence -------------------------------------------------------
@@ -251,8 +391,91 @@ def test_conditional_spread_measures_the_growth_of_the_other_effects():
     assert flat["resid_low"] < 1 < flat["resid_high"]
     assert grown.attrs["resid_low"] < 1 < grown.attrs["resid_high"]
     zh, en = VD.spread_claim(grown)
-    assert "So this run supports" in en and "本次运行支持" in zh
-    assert "does not support" in VD.spread_claim(V.conditional_spread(_spread_table(0.0)))[1]
+    # every switch's growth is beyond noise but 7 of them are aliased and not followed up
+    assert en.endswith("rms_norm on: undetermined.") and zh.endswith("的论断：无法判定。")
+    flat_en = VD.spread_claim(V.conditional_spread(_spread_table(0.0)))[1]
+    assert flat_en.endswith(": undetermined.")
+    # every per-switch interval carries Holm's adjustment and its alias (7 of 9 in this fraction)
+    assert (grown["p_adjusted"] >= grown["p_value"]).all()
+    assert (grown["alias"] != "").sum() == 7
+
+
+def _growth_followups(switches, outcome):
+    return pd.DataFrame(
+        {
+            "term": [f"use_rms_norm:{x}" for x in switches],
+            "outcome": outcome,
+            "effect": 0.02,
+            "screen_effect": 0.02,
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "confirm, want",
+    [
+        ("all", "supported"),  # every aliased growth beyond noise confirmed by its follow-up
+        ("some", "undetermined"),  # one of them rests on a pair + triple sum
+        ("none", "undetermined"),
+    ],
+)
+def test_the_spread_verdict_rests_only_on_de_aliased_growths(confirm, want):
+    grown = V.conditional_spread(_spread_table(0.02))
+    aliased = grown.loc[grown["alias"] != "", "switch"].tolist()
+    fu = {"all": aliased, "some": aliased[1:], "none": []}[confirm]
+    assert VD.spread_outcome(grown, _growth_followups(fu, "confirmed")) == want
+    full = V.conditional_spread(_full_spread_table(0.02))  # no aliases in the full design
+    assert VD.spread_outcome(full) == "supported"
+    assert VD.spread_outcome(V.conditional_spread(_spread_table(-0.02))) == "contradicted"
+
+
+def _full_spread_table(growth, seed=0):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(full_design()).astype(int)
+    pm = 2 * X - 1
+    y = 2 + rng.normal(0, 0.01, len(X))
+    for i, s in enumerate(s for s in SWITCHES if s != "use_rms_norm"):
+        beta = 0.02 * (1 if i % 2 else -1)
+        y = y + beta * pm[s] + np.sign(beta) * growth / 4 * pm[s] * pm["use_rms_norm"]
+    return SwitchTable(X, pd.Series(y).rename("eval/loss"), "eval/loss", "planted", 0)
+
+
+def test_a_growth_that_is_a_known_alias_is_undone_by_the_follow_up():
+    """Plant only the triple untie_ffn × untie_layers × single_message, which the fraction
+    aliases with rms_norm × untie_attn: the screening sees untie_attn's effect grow; the 2 × 2
+    follow-up (that triple held fixed at the reference) sees no growth, so the screening growth
+    is marked at odds and the claim is not supported."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(fractional_design(3)).astype(int)
+    pm = 2 * X - 1
+
+    def truth(pmx):
+        triple = pmx["untie_ffn_weights"] * pmx["untie_layerwise_weights"]
+        return 2 + 0.02 * pmx["untie_attn_weights"] + 0.02 * triple * pmx["use_single_message_attn"]
+
+    y = truth(pm) + rng.normal(0, 0.005, len(X))
+    t = SwitchTable(X, pd.Series(y).rename("eval/loss"), "eval/loss", "planted", 0)
+    spread = V.conditional_spread(t, noise=E.PureError(0.005, 40))
+    row = spread.set_index("switch").loc["untie_attn_weights"]
+    assert "untie_ffn_weights:untie_layerwise_weights:use_single_message_attn" in row.alias
+    assert row.p_adjusted < 0.01 and abs(row.growth) > 0.06  # 4 × the triple's β
+    cells = V.followup_design(["untie_attn_weights"])
+    rows = []
+    for c in cells:
+        pmc = {k: 2 * int(v) - 1 for k, v in c.items()}
+        for _ in range(4):
+            rows.append(
+                {
+                    **c,
+                    "eval/loss": truth(pmc) + rng.normal(0, 0.005),
+                    "status": "ok",
+                    "run_id": f"{len(rows)}",
+                }
+            )
+    fu = V.spread_followups(spread, pd.DataFrame(rows), ["untie_attn_weights"], margin=0.02)
+    assert fu.iloc[0].effect_low < 0 < fu.iloc[0].effect_high
+    assert fu.iloc[0].outcome == "differs"
+    assert VD.spread_outcome(spread, fu) != "supported"
 
 
 @pytest.mark.parametrize(
@@ -323,16 +546,21 @@ def _mains(first, gap, se=0.003):
 @pytest.mark.parametrize(
     "first, gap, want",
     [
-        ("untie_attn_weights", 0.02, "supports the claim"),
-        ("untie_attn_weights", 0.003, "suggests but does not establish"),
-        ("use_rms_norm", 0.02, "does not support"),
+        ("untie_attn_weights", 0.02, "supported"),  # leads by 0.04 in effect, se ≈ 0.008
+        ("untie_attn_weights", 0.003, "undetermined"),  # leads by 0.006: within noise
+        ("use_rms_norm", 0.02, "contradicted"),  # another switch is larger beyond noise
     ],
 )
 def test_top_switches_tests_the_gap_to_the_runner_up(first, gap, want):
     stab = _stab(first)
     direction = dict.fromkeys(SWITCHES, -1.0)
     zh, en = VD.top_switches(stab, direction, stab, _mains(first, gap))
-    assert want in en and "90% bootstrap rank interval 1–1" in en and "自助法 90% 区间" in zh
+    assert en.endswith(f"strongest single switch: {want}.") or f"switch: {want}. The" in en
+    assert VD.strongest_outcome(_mains(first, gap))["outcome"] == want
+    assert "rank 1 in every resample" in en and "名次稳定在第 1 位" in zh
+    assert VD.words(want)[0] in zh and "untie_attn_weights" not in en  # short names only
+    if want == "undetermined":
+        assert "smallest gap this run could detect" in en
 
 
 def _effects(pairs, se=0.002):
@@ -353,36 +581,57 @@ def _effects(pairs, se=0.002):
     return pd.DataFrame(rows)
 
 
-@pytest.mark.parametrize(
-    "e1, e2, supports", [(0.02, 0.017, True), (0.02, 0.01, False), (0.02, 0.0, False)]
-)
-def test_seed_pairs_tests_the_gap_to_the_strongest(e1, e2, supports):
-    p1, p2 = (tuple(sorted(p)) for p in VD.SEED_PAIRS)
-    eff = _effects({p1: e1, p2: e2})
+def _pairs_table(p1, p2):
     pairs = pd.DataFrame(
         {"switch1": [p1[0], p2[0]], "switch2": [p1[1], p2[1]], "interaction_strength": [2.0, 1.0]}
     )
-    pairs = pd.concat(
-        [
-            pairs,
-            pd.DataFrame(
-                [
-                    {"switch1": a, "switch2": b, "interaction_strength": 0.0}
-                    for a, b in itertools.combinations(sorted(SWITCHES), 2)
-                    if (a, b) not in (p1, p2)
-                ]
-            ),
-        ]
+    rest = [
+        {"switch1": a, "switch2": b, "interaction_strength": 0.0}
+        for a, b in itertools.combinations(sorted(SWITCHES), 2)
+        if (a, b) not in (p1, p2)
+    ]
+    return pd.concat([pairs, pd.DataFrame(rest)])
+
+
+@pytest.mark.parametrize(
+    "e1, e2, followup, want",
+    [
+        (0.02, 0.017, None, "supported"),  # both strong, within noise of each other
+        (0.02, 0.01, None, "contradicted"),  # the second lies behind beyond noise
+        (0.02, 0.0, None, "contradicted"),
+        (0.02, 0.017, "confirmed", "supported"),  # aliased 1 × 3, confirmed by its follow-up
+        (0.02, 0.017, "absent", "contradicted"),  # aliased 1 × 3, its follow-up rules it out
+        (0.02, 0.017, "undetermined", "undetermined"),
+    ],
+)
+def test_seed_pairs_tests_the_gap_to_the_strongest(e1, e2, followup, want):
+    p1, p2 = (tuple(sorted(p)) for p in VD.SEED_PAIRS)
+    eff = _effects({p1: e1, p2: e2})
+    aliased = {p1: "untie_ffn_weights:untie_layerwise_weights:use_single_message_attn"}
+    fu = {}
+    if followup:
+        fu = {
+            p1: pd.Series(
+                {"effect": 0.04, "effect_low": 0.03, "effect_high": 0.05, "outcome": followup}
+            )
+        }
+    zh, en = VD.seed_pairs(
+        _pairs_table(p1, p2), eff, aliased if followup else {p1: aliased[p1]}, fu
     )
-    zh, en = VD.seed_pairs(pairs, eff, aliased={p1})
-    assert ("this run supports" in en) is supports and "rank 1 and 2 of 45" in en
-    assert "aliased with a triple" in en and "互为别名" in zh
+    assert VD.pairs_outcome(eff, aliased if followup else {}, fu)["outcome"] == want or (
+        followup is None and want == VD.pairs_outcome(eff, {}, {})["outcome"]
+    )
+    assert en.endswith(f"interact most: {want}.") and "rank 1 and 2 of 45" in en
+    assert "aliased with the triple untie_ffn × untie_layers × single_message" in en
+    assert "互为别名" in zh and VD.words(want)[0] in zh
+    if followup:
+        assert "de-aliased follow-up gives +0.040" in en
 
 
 @pytest.mark.parametrize("p, want", [(1e-9, "significantly larger"), (0.3, "not significantly")])
 def test_spread_vs_noise_reads_the_f_test(p, want):
     zh, en = VD.spread_vs_noise(3.0, p)
-    assert want in en and "2.0 times the seed variance" in en and "2.0 倍" in zh
+    assert want in en and "3.0 times the pure-error variance" in en and "3.0 倍" in zh
 
 
 def test_divergence_verdicts_for_none_and_some_lost():
@@ -390,7 +639,7 @@ def test_divergence_verdicts_for_none_and_some_lost():
     assert "none diverged" in VD.divergence(divergence_table(df), 128, 0.0, 0.0)[1]
     df.loc[df["use_rms_norm"], "status"] = np.where(np.arange(64) % 2 == 0, "diverged", "ok")
     zh, en = VD.divergence(divergence_table(df), 128, 0.3, 0.0)
-    assert "32 of 128 runs did not finish" in en and "use_rms_norm" in en and "0.30" in zh
+    assert "32 of 128 runs did not finish" in en and "rms_norm" in en and "0.30" in zh
     assert "0.00 over all planned runs" in en
 
 

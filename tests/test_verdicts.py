@@ -2,6 +2,7 @@
 
 from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -25,17 +26,26 @@ def test_surrogate_fit_thresholds(r2, zh, en):
 
 
 @pytest.mark.parametrize(
-    "gap, sd, en",
+    "shift, sd, en",
     [
-        (0.31, 0.1, "well beyond"),
-        (0.29, 0.1, "less than 3 sd"),
-        (0.09, 0.1, "within"),
-        (-0.5, 0.1, "well beyond"),
-        (0.1, 0.0, "well beyond"),
+        (0.10, 0.01, "stands out from seed noise"),  # far beyond
+        (-0.10, 0.01, "stands out from seed noise"),
+        (0.005, 0.01, "cannot be told from seed noise"),  # within noise
+        (0.0, 0.01, "cannot be told from seed noise"),
     ],
 )
-def test_beyond_noise_thresholds(gap, sd, en):
-    assert en in beyond_noise(gap, sd)[1]
+def test_beyond_noise_decides_on_the_welch_interval(shift, sd, en):
+    rng = np.random.default_rng(0)
+    a, b = 2 + shift + rng.normal(0, sd, 5), 2 + rng.normal(0, sd, 5)
+    zh, text = beyond_noise(a, b)
+    assert en in text and "95% CI" in text and "置信区间" in zh
+    if "cannot" in en:  # "not shown" states what the seeds could have shown
+        assert "smallest difference these seeds detect" in text and "最小差异" in zh
+    assert "seed sd" not in text  # no multiple-of-sd rule
+
+
+def test_beyond_noise_needs_two_seeds_a_side():
+    assert "at least two seeds" in beyond_noise([2.0], [2.1, 2.2])[1]
 
 
 def _uni(order):
@@ -56,12 +66,13 @@ def test_top_switches_overlap_and_claim(order, overlap, supports):
         {"switch": order, "keep_rank": 0.99, "rank_lo": [1, 2, 3], "rank_hi": [1, 2, 3]}
     )
     est = [0.1, 0.05, 0.04]  # the first leads by 0.05 at se 0.003: clearly the strongest
-    eff = pd.DataFrame({"term": order, "order": 1, "estimate": est})
+    rest = [s for s in SWITCHES if s not in order]
+    eff = pd.DataFrame({"term": [*order, *rest], "order": 1, "estimate": est + [0.0] * len(rest)})
     eff["ci_low"], eff["ci_high"] = eff["estimate"] - 0.006, eff["estimate"] + 0.006
     zh, en = V.top_switches(_uni(order), direction, stab, eff)
-    assert f"{overlap} remain" in en and f"有 {overlap} 个" in zh
-    assert ("this run supports" in en) is supports and ("does not support" in en) is not supports
-    assert order[0] in en and ("lowers" in en or "raises" in en)
+    assert f"{overlap} of Note 1's top three remain" in en and f"有 {overlap} 个" in zh
+    assert en.endswith("supported.") is supports
+    assert ("lowers" in en or "raises" in en) and "_weights" not in en
 
 
 def _pairs(first_rank, second_rank):
@@ -98,49 +109,64 @@ def test_seed_pairs_reports_the_shap_ranks(ranks):
     zh, en = V.seed_pairs(pairs, eff)
     assert f"rank {ranks[0]} and {ranks[1]} of 45" in en and f"第 {ranks[0]} 和第" in zh
     # exact effects 0.1 − rank/1000, se ≈ 0.0005: every pair below the first is clearly behind
-    assert ("this run supports" in en) is (max(ranks) <= 1)
+    assert en.endswith("supported.") is (max(ranks) <= 1)
 
 
 @pytest.mark.parametrize(
-    "mean_sig, var_sig, want",
+    "low, high, margin, rlow, rhigh, mean, spread",
     [
-        (True, True, "mean and spread"),
-        (True, False, "mean only"),
-        (False, True, "spread only"),
-        (False, False, "neither"),
+        (0.03, 0.05, 0.02, 1.5, 3.0, "changes", "changes"),
+        (-0.01, 0.01, 0.02, 0.9, 1.1, "unchanged", "unchanged"),
+        (-0.01, 0.03, 0.02, 0.7, 1.4, "undetermined", "undetermined"),
+        (-0.05, -0.03, 0.02, 0.2, 0.5, "changes", "changes"),
+        (-0.019, 0.019, 0.02, 0.81, 1.24, "unchanged", "unchanged"),  # just inside both bands
+        (-0.021, 0.019, 0.02, 0.79, 1.24, "undetermined", "undetermined"),  # just outside
     ],
 )
-def test_classify_all_four_cells(mean_sig, var_sig, want):
-    assert V.classify(mean_sig, var_sig)[1] == want
+def test_classify_reads_intervals_not_p_values(low, high, margin, rlow, rhigh, mean, spread):
+    c = V.classify(low, high, margin, rlow, rhigh)
+    assert c["mean"][1] == mean and c["spread"][1] == spread
+
+
+def _tost(low90, high90, margin=0.02):
+    return {
+        "low90": low90,
+        "high90": high90,
+        "p_value": 0.01,
+        "equivalent": -margin < low90 and high90 < margin,
+    }
 
 
 @pytest.mark.parametrize(
-    "sd_on, p_adj, mean_sig, supports",
+    "tost, rlow, rhigh, want",
     [
-        (0.2, 0.049, False, True),  # wider, tested, mean unchanged: the claim holds
-        (0.2, 0.051, False, False),  # wider but not significant
-        (0.2, 0.01, True, False),  # wider, but the mean moves too
-        (0.05, 0.01, False, False),  # significantly *narrower*
+        (_tost(-0.01, 0.01), 1.5, 3.0, "supported"),  # mean within ±0.02, spread wider
+        (_tost(-0.01, 0.01), 0.8, 1.6, "undetermined"),  # spread not shown wider
+        (_tost(-0.01, 0.03), 1.5, 3.0, "undetermined"),  # mean neither inside nor outside
+        (_tost(0.03, 0.05), 1.5, 3.0, "contradicted"),  # the mean moves beyond the margin
+        (_tost(-0.01, 0.01), 0.3, 0.8, "contradicted"),  # significantly narrower
     ],
 )
-def test_variance_claim_needs_a_wider_spread_and_no_mean_effect(sd_on, p_adj, mean_sig, supports):
-    row = SimpleNamespace(sd_on=sd_on, sd_off=0.1, p_adjusted=p_adj)
-    zh, en = V.variance_claim(row, 0.01, mean_sig)
-    assert ("This run supports" in en) is supports and f"{sd_on / 0.1:.2f} times" in en
-    assert ("本次运行支持" in zh) is supports
+def test_variance_claim_needs_an_equivalent_mean_and_a_wider_spread(tost, rlow, rhigh, want):
+    assert V.variance_outcome(tost, rlow, rhigh, 0.02) == want
+    row = SimpleNamespace(sd_ratio=2.0, ratio_low=rlow, ratio_high=rhigh, p_adjusted=0.01)
+    zh, en = V.variance_claim(row, 0.0, tost, 0.02)
+    assert en.endswith(f"widens its spread: {want}.") and V.words(want)[0] in zh
+    assert "nats/byte" in en and "奈特/字节" in zh and "nats" not in zh
 
 
 def test_effects_summary_counts():
     eff = pd.DataFrame(
         {
             "p_adjusted": [0.001, 0.01, 0.2, 0.04],
-            "below_noise": [False, True, False, False],
+            "beyond_noise": [True, False, False, True],
+            "below_noise": [False, False, True, False],
             "order": [1, 2, 1, 3],
         }
     )
     zh, en = V.effects_summary(eff, 0.87)
-    assert en.startswith("3 terms") and "(2 of them interactions); 2 of those" in en
-    assert "0.87" in en and "有 3 个项" in zh
+    assert en.startswith("3 terms") and "(2 of them interactions); for 2 of those" in en
+    assert "1 terms have a 90% interval inside" in en and "0.87" in en and "有 3 个项" in zh
 
 
 def test_mirror_wording():

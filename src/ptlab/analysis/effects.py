@@ -98,8 +98,10 @@ def fit_ols(t: SwitchTable, order: int):
 def exact_effects(
     t: SwitchTable, order: int | None = None, noise: PureError | None = None
 ) -> pd.DataFrame:
-    """term, estimate, ci_low, ci_high, p_value, p_adjusted (Holm), effect (= 2·estimate),
-    below_noise (|effect| < the seed sd) for every term of the resolvable model.
+    """term, estimate, ci_low, ci_high (of β), p_value, p_adjusted (Holm), effect (= 2·estimate,
+    on − off) with effect_low, effect_high (its 95% interval, the scale pages show),
+    beyond_noise (the 95% interval of the effect lies outside ± the seed sd of one run),
+    below_noise (its 90% interval lies inside it: TOST) for every term of the resolvable model.
 
     ``noise``: pure error from replicate seeds (e.g. the sweep's anchor study); by default the
     table's own replicates if it has any, else the residual mean square.
@@ -131,8 +133,15 @@ def exact_effects(
     )
     out = out[out["term"] != "Intercept"].reset_index(drop=True)
     out["p_adjusted"] = multipletests(out["p_value"], method="holm")[1]
-    out["effect"] = 2 * out["estimate"]
-    out["below_noise"] = out["effect"].abs() < floor
+    out["effect"] = 2 * out["estimate"]  # on − off, the scale every page shows
+    out["effect_low"], out["effect_high"] = 2 * out["ci_low"], 2 * out["ci_high"]
+    # against the seed sd of one run, by intervals (never by a point estimate): beyond noise
+    # when the 95% interval of the effect lies wholly outside ±sd, below it when the 90%
+    # interval lies inside (two one-sided tests at 5%), else undetermined
+    se_e = (out["ci_high"] - out["ci_low"]) / tq  # of the effect (2β)
+    half90 = stats.t.ppf(0.95, dof) * se_e
+    out["beyond_noise"] = (2 * out["ci_low"] > floor) | (2 * out["ci_high"] < -floor)
+    out["below_noise"] = (out["effect"] - half90 > -floor) & (out["effect"] + half90 < floor)
     out["order"] = out["term"].str.count(":") + 1
     out.attrs.update(
         noise_sd=floor,

@@ -19,6 +19,24 @@ def config_label(row: pd.Series | dict) -> str:
     return "".join("1" if b else "0" for b in bits)
 
 
+ANCHOR_NAMES = {  # the four anchors of ``sweep.designs.anchors_design``, for readers
+    "all-off": "全关 · all off (PT)",
+    "all-on": "全开 · all on (Llama)",
+    "1111100000": "前五个开 · first five on",
+    "0000011111": "后五个开 · last five on",
+}
+
+
+def anchor_name(label: str) -> str:
+    """A config label (``config_label``) as readers see it: the anchors by name, any other
+    config by the short names of its switches that are on."""
+    if label in ANCHOR_NAMES:
+        return ANCHOR_NAMES[label]
+    from ptlab.models import short_name
+
+    return ", ".join(short_name(s) for s, b in zip(SWITCHES, label, strict=True) if b == "1")
+
+
 def seed_noise(df: pd.DataFrame, metric: str = "eval/loss") -> pd.DataFrame:
     """One row per switch config with >= 1 ok run: n, mean, std (ddof=1), and a t-based 95% CI."""
     ok = df[df["status"] == "ok"]
@@ -53,7 +71,9 @@ def replicate_subset(rows: list[dict], fraction: float = 0.1, seed: int = 0) -> 
 
 def heteroscedasticity(df: pd.DataFrame, metric: str = "eval/loss") -> dict:
     """Do the replicated configs share one seed variance? Brown–Forsythe across the configs
-    with ≥ 2 runs: statistic, p_value, and the largest / smallest sd (sd_ratio)."""
+    with ≥ 2 runs: statistic, p_value, its degrees of freedom (df_between = groups − 1,
+    df_within = runs in those groups − groups), the group sizes (size_min, size_max), and the
+    largest / smallest sd (sd_ratio)."""
     ok = df[df["status"] == "ok"].drop_duplicates("run_id")
     groups = [g[metric].to_numpy(float) for _, g in ok.groupby(list(SWITCHES)) if len(g) >= 2]
     if len(groups) < 2:
@@ -64,6 +84,10 @@ def heteroscedasticity(df: pd.DataFrame, metric: str = "eval/loss") -> dict:
         "statistic": float(stat),
         "p_value": float(p),
         "n_groups": len(groups),
+        "df_between": len(groups) - 1,
+        "df_within": int(sum(len(g) for g in groups) - len(groups)),
+        "size_min": int(min(len(g) for g in groups)),
+        "size_max": int(max(len(g) for g in groups)),
         "sd_min": float(sds.min()),
         "sd_max": float(sds.max()),
         "sd_ratio": float(sds.max() / sds.min()),

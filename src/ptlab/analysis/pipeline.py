@@ -44,7 +44,16 @@ class Analysis:
             "triples": self.triples,
             "variance": self.variance[["switch", "statistic", "p_value", "p_adjusted"]],
             "effects": self.effects[
-                ["term", "estimate", "ci_low", "ci_high", "p_value", "p_adjusted", "below_noise"]
+                [
+                    "term",
+                    "estimate",
+                    "ci_low",
+                    "ci_high",
+                    "p_value",
+                    "p_adjusted",
+                    "beyond_noise",
+                    "below_noise",
+                ]
             ],
             "divergence": self.table.divergence,
         }

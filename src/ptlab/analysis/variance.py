@@ -57,27 +57,53 @@ def mean_residuals(t: SwitchTable, order: int | None = None) -> np.ndarray:
 
 
 def variance_tests(t: SwitchTable, order: int | None = None) -> pd.DataFrame:
-    """switch, statistic, p_value, p_adjusted (Holm), sd_on, sd_off: Brown–Forsythe on the
-    residuals of the mean model, so mean effects (and interactions) are not mistaken for spread.
+    """switch, statistic, p_value, p_adjusted (Holm), sd_on, sd_off, sd_ratio (on / off) with a
+    95% F interval (ratio_low, ratio_high). The test: Brown–Forsythe on the residuals of the
+    mean model, so mean effects (and interactions) are not mistaken for spread. The sds: each
+    half's own mean model (``half_variance``), so the ratio has an exact F interval under
+    normal errors; the test is the robust one.
     ``order=1`` keeps interactions in the residuals: "spread the additive model misses"."""
     require_rows(t.n, 16, "the variance test")
-    resid = mean_residuals(t, order)
+    order = order or resolvable_order(t.X)
+    fit = fit_ols(t, order)
+    resid = fit.resid.to_numpy()
     rows = []
     for s in t.X.columns:
         on = t.X[s].to_numpy() == 1
         stat, p = stats.levene(resid[on], resid[~on], center="median")
+        (v1, d1), (v0, d0) = (half_variance(t, s, m) for m in (on, ~on))
+        F = v1 / v0
         rows.append(
             {
                 "switch": s,
                 "statistic": float(stat),
                 "p_value": float(p),
-                "sd_on": float(resid[on].std(ddof=1)),
-                "sd_off": float(resid[~on].std(ddof=1)),
+                "sd_on": float(np.sqrt(v1)),
+                "sd_off": float(np.sqrt(v0)),
+                "sd_ratio": float(np.sqrt(F)),
+                "ratio_low": float(np.sqrt(F / stats.f.ppf(0.975, d1, d0))),
+                "ratio_high": float(np.sqrt(F / stats.f.ppf(0.025, d1, d0))),
             }
         )
     out = pd.DataFrame(rows)
     out.insert(3, "p_adjusted", multipletests(out["p_value"], method="holm")[1])
     return out
+
+
+def half_variance(t: SwitchTable, switch: str, rows: np.ndarray) -> tuple[float, float]:
+    """(residual variance, dof) of the mean model fitted within one half of the runs (``rows``:
+    ``switch`` on or off), with every interaction of the other switches that half resolves.
+    Each half gets its own mean structure and its own residuals, so neither half's noise leaks
+    into the other's (one rich fit over both halves pulls the ratio toward 1), and the ratio of
+    the two is F-distributed under normal errors."""
+    X = t.X.loc[rows].drop(columns=switch).reset_index(drop=True)
+    y = t.y[rows].reset_index(drop=True)
+    try:
+        order = resolvable_order(X)
+    except Exception:  # not even the additive model leaves residual dof: the raw variance
+        return float(y.var(ddof=1)), float(len(y) - 1)
+    fit = sm.OLS(y.to_numpy(), design_matrix(X, order)).fit()
+    return float(fit.scale), float(fit.df_resid)
 
 
 def location_scale(t: SwitchTable, order: int | None = None, iterations: int = 1) -> pd.DataFrame:
@@ -123,7 +149,9 @@ def conditional_spread(t: SwitchTable, switch: str = "use_rms_norm", noise=None)
     gives each one's effect (on − off, = 2β) in that half. Returns one row per other switch:
     switch, effect_on, effect_off, growth = sign(overall effect) · (effect_on − effect_off),
     positive when the effect is larger in its own direction with ``switch`` on, with its 95% t
-    interval (growth_low, growth_high). ``attrs``:
+    interval (growth_low, growth_high), se, dof, p_value, p_adjusted (Holm over the other
+    switches) and ``alias``: the triples the design confounds the ``switch`` × other contrast
+    with ("" if none), so that growth is 4 × (pair + triple) coefficients there. ``attrs``:
 
     * ``growth`` (mean over the other switches), ``growth_low``/``growth_high`` (95% t interval)
       and ``p_value``: a linear contrast of the ``switch`` × other interactions, so its standard
@@ -168,6 +196,11 @@ def conditional_spread(t: SwitchTable, switch: str = "use_rms_norm", noise=None)
     se_one = se * np.sqrt(len(others))  # one switch's growth
     out["growth_low"] = out["growth"] - tq * se_one
     out["growth_high"] = out["growth"] + tq * se_one
+    out["se"] = se_one
+    out["dof"] = float(dof)
+    out["p_value"] = 2 * stats.t.sf(np.abs(out["growth"]) / se_one, dof)
+    out["p_adjusted"] = multipletests(out["p_value"], method="holm")[1]  # over the k switches
+    out["alias"] = [spread_alias(t.X, switch, s) for s in others]
     (v1, d1), (v0, d0) = ((f.scale, f.df_resid) for f in (fits["on"], fits["off"]))
     F = v1 / v0
     out.attrs.update(
@@ -184,6 +217,96 @@ def conditional_spread(t: SwitchTable, switch: str = "use_rms_norm", noise=None)
         resid_high=float(np.sqrt(F / stats.f.ppf(0.025, d1, d0))),
     )
     return out
+
+
+def dealias_choice(spread: pd.DataFrame, top: int, always=("untie_attn_weights",)) -> list[str]:
+    """The other switches whose ``switch`` × other contrast a verdict rests on and the design
+    aliases: beyond noise after Holm's adjustment, the ``top`` largest |growth|; plus
+    ``always`` (Note 2's question 2 is about untie_attn)."""
+    beyond = spread[(spread["p_adjusted"] < 0.05) & (spread["alias"] != "")]
+    beyond = beyond.reindex(beyond["growth"].abs().sort_values(ascending=False).index)
+    return list(dict.fromkeys([*beyond["switch"][:top], *always]))
+
+
+def followup_design(others: list[str], switch: str = "use_rms_norm", reference="all-on"):
+    """The cells of the 2 × 2 follow-ups (``switch`` × each of ``others``, the rest at
+    ``reference``), each cell once."""
+    from ptlab.analysis.confirm import factorial_design
+    from ptlab.models import SWITCHES
+
+    cells = {}
+    for x in others:
+        for c in factorial_design([switch, x], reference):
+            cells[tuple(c[s] for s in SWITCHES)] = c
+    return list(cells.values())
+
+
+def spread_followups(
+    spread: pd.DataFrame,
+    runs: pd.DataFrame,
+    others: list[str],
+    margin: float,
+    switch: str = "use_rms_norm",
+    reference: str = "all-on",
+) -> pd.DataFrame:
+    """De-aliased growth of each of ``others``' effects with ``switch`` on, from 2 × 2
+    follow-ups (``runs``; every cell replicated) at ``reference``, beside the screening growth
+    of ``conditional_spread`` (``confirm.compare_screening``: confirmed / differs / absent /
+    undetermined, Holm over the follow-ups).
+
+    Inside a follow-up the triple the fraction confounds with ``switch`` × x is held constant,
+    so the interaction contrast is free of it. Growth on the screening's scale:
+    sign(x's effect) · (x's effect with ``switch`` on − with it off) = sign · 2 · the 2 × 2
+    interaction effect (on − off convention). The follow-up's estimand is conditional on the
+    reference."""
+    from ptlab.analysis import confirm as C
+    from ptlab.models import SWITCHES
+
+    sp = spread.set_index("switch")
+    sign = np.sign(sp["effect_on"] + sp["effect_off"])
+    rows, screen = [], []
+    for x in others:
+        key = ":".join(s for s in SWITCHES if s in (switch, x))
+        r = C.confirm(runs, [switch, x], reference).set_index("term").loc[key]
+        g = 2.0 * (sign[x] or 1.0)
+        lo, hi = sorted((g * r.effect_low, g * r.effect_high))
+        rows.append(
+            {
+                "term": key,
+                "order": 2,
+                "effect": g * r.effect,
+                "effect_low": lo,
+                "effect_high": hi,
+                "se": abs(g) * r.se,
+                "dof": r.dof,
+                "p_value": r.p_value,
+                "detectable": abs(g) * r.detectable,
+            }
+        )
+        screen.append(
+            {
+                "term": key,
+                "alias": sp.loc[x, "alias"],
+                "screen_effect": sp.loc[x, "growth"],
+                "screen_low": sp.loc[x, "growth_low"],
+                "screen_high": sp.loc[x, "growth_high"],
+                "screen_se": sp.loc[x, "se"],
+                "screen_dof": sp.loc[x, "dof"],
+            }
+        )
+    raw = pd.DataFrame(rows)
+    raw = C.adjust_across({"followups": raw})["followups"]
+    return C.compare_screening(raw, pd.DataFrame(screen), margin)
+
+
+def spread_alias(X: pd.DataFrame, switch: str, other: str) -> str:
+    """The terms of order 3 the design aliases the ``switch`` × ``other`` contrast with."""
+    from ptlab.analysis.interactions import alias_structure
+    from ptlab.models import SWITCHES
+
+    key = ":".join(s for s in SWITCHES if s in (switch, other))
+    a = alias_structure(X, 3).set_index("term")["aliases"]
+    return ", ".join(t for t in a.get(key, []) if t.count(":") == 2)
 
 
 def tost(estimate: float, se: float, dof: int, margin: float) -> dict:

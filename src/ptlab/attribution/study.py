@@ -1,16 +1,24 @@
 """The attribution study of the lab's Note 5 (book/en/notes.md) for trained families (one per
 training seed): one function per table, each returning a DataFrame with snake_case column ids
 and a ``seed`` column; ``analyze_model`` drives them for one model, ``run`` for every seed and
-member, and ``across_seeds`` / ``seed_ci`` summarise a table over seeds (mean ± sd; the 95 %
-window-bootstrap interval of the seed mean). Display labels (both languages) are applied only
-where a table is shown (``show``). Shown in: chapter *attribution*.
+member, and ``across_seeds`` / ``seed_ci`` summarise a table over seeds. Display labels (both
+languages) are applied only where a table is shown (``show``). Shown in: chapter
+*attribution*.
 
-Decisions: confidence intervals resample *windows* (the attribution set's windows jointly for
-every score, so paired scores stay paired); a statistic's interval over seeds is the percentile
-interval of the seed mean with each seed's windows resampled independently, and the seed sd is
-reported beside it. The greedy order is fitted on the attribution windows and evaluated on the
-held-out ones like every other order (out of sample). Exact Shapley values (2^N forwards) are
-computed for the first seed only, on the first ``exact_windows`` attribution windows.
+Decisions:
+
+* Within a seed, intervals resample *windows* (the attribution set's windows jointly for every
+  score, so paired scores stay paired; replicate r draws the same windows for every seed, as
+  the windows are shared). A statistic's interval over seeds (``seed_ci``) counts both the
+  seeds and the windows: a t interval on the seed means, widened by the window-bootstrap
+  variance of the seed mean; the verdicts say how many seeds they rest on.
+* The greedy order is fitted on the attribution windows and evaluated on the held-out ones
+  like every other order (out of sample).
+* Exact Shapley values (2^N subsets, enumerated layer by layer) are computed for the first
+  seed, on the first ``exact_bytes`` bytes of the first ``exact_windows`` attribution windows,
+  one stratified noise draw each (a masked-diffusion window would otherwise cost
+  ``noise_draws`` rows); sampled Shapley and IG are recomputed on the same rows, so the
+  comparison is of one game. Its cost is 2^N × the rows' bytes; the profile sets the trade.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from ptlab.display import labelled
 from ptlab.models.config import ConfigError
 from ptlab.profiles import study_section
 from ptlab.progress import progress_bar
+from ptlab.verdict import detectable_effect
 
 BASELINES = (0.0, 0.3, 0.9)  # 0: the note's; 0.3: the variant it proposes; 0.9: near b → 1
 SECOND_NOISE_SEED = NOISE_SEED + 1  # the rank-stability check's other masking draw
@@ -62,6 +71,7 @@ class StudySettings:
     prune_fraction: float
     noise_draws: int  # stratified masks per masked-diffusion window
     exact_windows: int  # windows for exact Shapley (first seed); 0 skips it
+    exact_bytes: int  # bytes of each of those windows (its first ones); the model's length max
     exact_members: tuple[str, ...]  # members that get exact Shapley
 
     def __post_init__(self) -> None:
@@ -69,7 +79,15 @@ class StudySettings:
             v = getattr(self, f.name)
             if f.type == "int" and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
                 raise ConfigError(f"{f.name} must be an integer >= 0, got {v!r}")
-        for name in ("n_seeds", "n_windows", "n_verify", "n_steps", "n_boot", "noise_draws"):
+        for name in (
+            "n_seeds",
+            "n_windows",
+            "n_verify",
+            "n_steps",
+            "n_boot",
+            "noise_draws",
+            "exact_bytes",
+        ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)!r}")
         if not 0 < self.prune_fraction < 1:
@@ -133,12 +151,16 @@ def spearman_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def sign_fractions(per_window: np.ndarray, n_boot: int, seed: int = 0) -> dict[str, np.ndarray]:
-    """Fractions of heads with IG < 0 and IG > 0 for the window-mean IG of each bootstrap
-    resample of the windows (per_window [W, N]); the point values are the full-set fractions.
-    (The mean over heads is fixed by completeness, so its interval says little; the signs are
-    what the note counts.)"""
+    """Fractions of heads with IG < 0 and IG > 0, and the mean IG over heads, for the
+    window-mean IG of each bootstrap resample of the windows (per_window [W, N]); the point
+    values are the full-set values. (The mean over heads is (L(1) − L(0)) / N by completeness:
+    its interval is that of the loss gap.)"""
     means = per_window[boot_indices(len(per_window), n_boot, seed)].mean(1)  # [n_boot, N]
-    return {"frac_negative": (means < 0).mean(1), "frac_positive": (means > 0).mean(1)}
+    return {
+        "frac_negative": (means < 0).mean(1),
+        "frac_positive": (means > 0).mean(1),
+        "mean": means.mean(1),
+    }
 
 
 def ci(x: np.ndarray) -> tuple[float, float]:
@@ -191,14 +213,21 @@ def ig_statistics(model, member: str, sets: dict[str, EvalSet], s: StudySettings
         }
         for q, reps in fr.items():
             row[f"{q}_ci_low"], row[f"{q}_ci_high"] = ci(reps)
-            boot.append(_boot_rows(member, f"{q}:{name}", reps))
+            boot.append(_boot_rows(member, f"{q}:{name}", reps, row[q]))
         rows.append(row)
     return pd.DataFrame(rows), per, boot
 
 
-def _boot_rows(member: str, quantity: str, reps: np.ndarray) -> pd.DataFrame:
+def _boot_rows(member: str, quantity: str, reps: np.ndarray, point: float) -> pd.DataFrame:
+    """Window-bootstrap replicates of one seed's statistic, beside its value on all windows."""
     return pd.DataFrame(
-        {"model": member, "quantity": quantity, "replicate": np.arange(len(reps)), "value": reps}
+        {
+            "model": member,
+            "quantity": quantity,
+            "replicate": np.arange(len(reps)),
+            "value": reps,
+            "point": float(point),
+        }
     )
 
 
@@ -261,7 +290,7 @@ def correlations(member: str, per: dict, n_layers: int, n_boot: int):
         r = spearman_rows(reps[a], reps[b])
         row[name] = float(spearman_rows(point[a], point[b])[0])
         row[f"{name}_ci_low"], row[f"{name}_ci_high"] = ci(r)
-        boot.append(_boot_rows(member, name, r))
+        boot.append(_boot_rows(member, name, r, row[name]))
     return pd.DataFrame([row]), boot
 
 
@@ -414,11 +443,20 @@ def verification_table(member: str, curves: dict, subsets: np.ndarray, loss_on: 
     return pd.DataFrame(rows)
 
 
-def exact_table(model, member: str, code: EvalSet, s: StudySettings) -> pd.DataFrame:
-    """Exact Shapley on the first ``exact_windows`` windows against sampled Shapley (several
-    permutation counts) and IG on the same windows; with the enumeration's time and the time
-    of one plain forward of the same rows (its cost unit)."""
-    sub = code.subset(s.exact_windows)
+def exact_table(model, member: str, s: StudySettings) -> pd.DataFrame:
+    """Exact Shapley on the first ``exact_bytes`` bytes of the first ``exact_windows`` code
+    windows (one stratified noise draw per masked-diffusion window) against sampled Shapley
+    (several permutation counts) and IG on the same rows; with the enumeration's time and the
+    time of one plain forward of the same rows (its cost unit)."""
+    from ptlab.attribution.family import windows
+    from ptlab.attribution.losses import fixed_noise
+
+    length = min(s.exact_bytes, model.cfg.seq_len)
+    sub = fixed_noise(
+        windows("code", s.exact_windows, model.cfg.seq_len)[:, :length],
+        model.cfg.objective,
+        draws=1,
+    )
     N = model.cfg.n_gates
     t0 = time.perf_counter()
     exact = sc.shapley_exact(model, sub)
@@ -445,7 +483,7 @@ def exact_table(model, member: str, code: EvalSet, s: StudySettings) -> pd.DataF
             }
         )
     out = pd.DataFrame(rows)
-    out["windows"], out["subsets"] = s.exact_windows, 2**N
+    out["windows"], out["subsets"], out["bytes"] = s.exact_windows, 2**N, length
     total = loss_at(model, sub) - loss_at(model, sub, torch.zeros(N))
     out["efficiency_gap"] = float(exact.sum()) - total
     out["seconds"], out["forward_seconds"] = seconds, forward
@@ -512,7 +550,7 @@ def analyze_model(model, member: str, s: StudySettings, first_seed: bool = True)
     exact = pd.DataFrame()
     if first_seed and s.exact_windows > 0 and member in s.exact_members:
         with _timed(timing, "exact_shapley"):
-            exact = exact_table(model, member, code, s)
+            exact = exact_table(model, member, s)
     patterns, maps = pd.DataFrame(), {}
     if first_seed:
         with _timed(timing, "attention_patterns"):
@@ -601,32 +639,55 @@ def across_seeds(table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return out.reset_index()
 
 
-def seed_ci(boot: pd.DataFrame, quantity: str) -> pd.DataFrame:
-    """Per model: the 95 % interval of the seed mean of ``quantity`` (replicate r of every seed
-    averaged; seeds resampled independently), [model, ci_low, ci_high]."""
+def seed_ci(
+    boot: pd.DataFrame, quantity: str, level: float = 0.95, bounds=(-np.inf, np.inf)
+) -> pd.DataFrame:
+    """Per model: the interval of the seed mean of ``quantity`` that counts both sources of
+    noise. The seeds are a sample of training runs, so their spread enters as a t interval on
+    the seed means (n − 1 dof); the windows are shared by every seed, so their sampling
+    variance is that of the seed mean over the window-bootstrap replicates (replicate r
+    resamples the same windows for every seed). se² = sd_seeds² / n + var_windows(seed mean);
+    the interval is mean ± t_{n−1} · se, clipped to ``bounds``. With one seed it is undefined
+    (NaN): a single training run says nothing about another.
+
+    Columns: model, mean, ci_low, ci_high, se, seeds, sd_seeds, se_windows, detectable (the
+    smallest difference from a reference value the seeds detect with 80 % power)."""
     b = boot[boot["quantity"] == quantity]
-    mean = b.groupby(["model", "replicate"], sort=False)["value"].mean().reset_index()
-    rows = [
-        {
-            "model": o,
-            "ci_low": ci(g["value"].to_numpy())[0],
-            "ci_high": ci(g["value"].to_numpy())[1],
-        }
-        for o, g in mean.groupby("model", sort=False)
-    ]
+    rows = []
+    for o, g in b.groupby("model", sort=False):
+        points = g.groupby("seed", sort=False)["point"].first().to_numpy(float)
+        n = len(points)
+        mean = float(points.mean())
+        reps = g.groupby("replicate")["value"].mean().to_numpy(float)
+        se_w = float(np.nanstd(reps, ddof=1)) if len(reps) > 1 else 0.0
+        sd_s = float(points.std(ddof=1)) if n > 1 else float("nan")
+        se = float(np.sqrt(sd_s**2 / n + se_w**2)) if n > 1 else float("nan")
+        half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * se if n > 1 else float("nan")
+        rows.append(
+            {
+                "model": o,
+                "mean": mean,
+                "ci_low": max(bounds[0], mean - half) if n > 1 else float("nan"),
+                "ci_high": min(bounds[1], mean + half) if n > 1 else float("nan"),
+                "se": se,
+                "seeds": n,
+                "sd_seeds": sd_s,
+                "se_windows": se_w,
+                "detectable": detectable_effect(se, n - 1) if n > 1 else float("nan"),
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def mean_sd(table: pd.DataFrame, keys: list[str], columns: list[str], digits: int = 3):
-    """A display table of "mean ± sd" strings over seeds (sd omitted for a single seed)."""
+def mean_sd(table: pd.DataFrame, keys: list[str], columns: list[str], digits: int = 2):
+    """A display table of "mean ± sd" strings over seeds (``display.mean_sd``: both to the
+    decimal of the sd's ``digits``-th significant digit; the mean alone for a single seed)."""
+    from ptlab.display import mean_sd as fmt
+
     s = across_seeds(table[[*keys, "seed", *columns]], keys).set_index(keys)
     out = pd.DataFrame(index=s.index)
     for c in columns:
-        sd = s[f"{c}_sd"]
-        out[c] = [
-            f"{m:.{digits}f}" if not np.isfinite(d) else f"{m:.{digits}f} ± {d:.{digits}f}"
-            for m, d in zip(s[c], sd, strict=True)
-        ]
+        out[c] = [fmt(m, d, digits) for m, d in zip(s[c], s[f"{c}_sd"], strict=True)]
     return out.reset_index()
 
 
@@ -657,6 +718,12 @@ LABELS = {
     "max_abs_error": "最大绝对误差 · max abs error",
     "subsets": "子集数 · subsets",
     "efficiency_gap": "Σφ − (L(1) − L(0))",
+    "bytes": "字节 · bytes",
+    "fraction": "比例 · fraction",
+    "sd": "种子标准差 · seed sd",
+    "ci": "95% CI（种子 · seeds）",
+    "rho_ci": "95% CI（种子 · seeds）",
+    "kind": "类型 · kind",
     "seconds": "秒 · seconds",
     "forward_seconds": "一次前向（秒） · one forward (s)",
     "role": "角色 · role",
@@ -707,6 +774,10 @@ LABELS = {
 }
 
 
-def show(table: pd.DataFrame, index: list[str], digits: int = 4) -> pd.DataFrame:
-    """A table for the page: indexed, rounded, columns under their display labels."""
+def show(table: pd.DataFrame, index: list[str], digits: int = 3) -> pd.DataFrame:
+    """A table for the page (``display.for_reader``): indexed by the key columns, 3
+    significant digits, columns under their display labels, models by their names."""
+    names = {"ar": "AR", "llada": "LLaDA", "dream": "Dream"}
+    if "model" in table:
+        table = table.assign(model=table["model"].map(lambda m: names.get(m, m)))
     return labelled(table, index, LABELS, digits)
