@@ -78,6 +78,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             eval_batches=2,
             eval_batch_size=16,
         ),
+        "models": dict(seeds=2),  # the models chapter's seeds per end of the family
         # 16 windows a batch (not 8): at 30 steps the heads must matter for the attribution
         "attribution": dict(
             model={},
@@ -134,6 +135,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         # members fit the chapter's 20 minutes (README, "Performance")
         # band_layers: a deeper AR model (6 x 4 heads, N = 24) only for the layer-band strategy,
         # whose depth thirds are {0, 1} / {2, 3} / {4, 5} (at 4 layers they are single layers)
+        "models": dict(seeds=3),  # the two ends, 3 seeds each: a seed sd to set the gap against
         "attribution": dict(
             model=dict(n_layers=4),
             train={},
@@ -186,6 +188,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         ),
         # the brief's M model (6 layers x 8 heads, d 128, N = 48): depth thirds of 2 layers make
         # the layer bands meaningful; equal budgets, Dream adapting for the last 2500 steps
+        "models": dict(seeds=5),
         "attribution": dict(
             model=dict(d_model=128, n_layers=6, n_heads=8, seq_len=128),
             train={},
