@@ -77,3 +77,17 @@ def test_the_figure_rule_catches_wide_crowded_and_tiny_figures():
     fig, axes = plt.subplots(2, 3, figsize=(7, 5))  # a grid of 3 a row is fine
     check_figure(fig)
     plt.close(fig)
+
+
+def test_fit_width_shrinks_a_figure_whose_labels_spill_over_the_page():
+    from ptlab.book.plotting import MAX_WIDTH_IN, fit_width
+
+    setup_figures()
+    fig, ax = plt.subplots(figsize=(MAX_WIDTH_IN, 3))
+    ax.plot([0, 1], label="a rather long legend entry")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    assert fig.get_tightbbox().width > MAX_WIDTH_IN + 0.05
+    fit_width(fig)
+    check_figure(fig)  # fitted: no longer too wide, text still at its size
+    assert fig.get_size_inches()[0] < MAX_WIDTH_IN
+    plt.close(fig)

@@ -100,12 +100,25 @@ def check_figure(fig) -> None:
             )
 
 
+def fit_width(fig, tries: int = 5) -> None:
+    """Shrink ``fig`` until its tight box (labels and outside legends included) is at most
+    MAX_WIDTH_IN wide. Text keeps its size in points, so a figure drawn at the full width whose
+    tick labels spill a little over is fitted instead of refused; the data decide those labels."""
+    for _ in range(tries):
+        excess = fig.get_tightbbox().width - MAX_WIDTH_IN
+        if excess <= 0:
+            return
+        w, h = fig.get_size_inches()
+        fig.set_size_inches(w - excess - 0.02, h)
+
+
 def glue_figure(name: str, fig) -> None:
-    """Check ``fig`` against the figure rule, glue it as ``name`` for ``{glue:figure}`` and
-    close it (so it is not shown a second time under the cell)."""
+    """Fit ``fig`` to the page width, check it against the figure rule, glue it as ``name`` for
+    ``{glue:figure}`` and close it (so it is not shown a second time under the cell)."""
     import matplotlib.pyplot as plt
     from myst_nb import glue
 
+    fit_width(fig)
     check_figure(fig)
     glue(name, fig, display=False)
     plt.close(fig)
