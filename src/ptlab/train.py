@@ -174,7 +174,10 @@ def sequence_losses(
         targets, weight = tokens, mask / t[:, None]  # [B, T]
         if objective == "shifted_masked_diffusion":
             logits, targets, weight = logits[:, :-1], tokens[:, 1:], weight[:, 1:]
-    ce = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none")  # [B, T']
+    # over rows of [B T', V] (contiguous classes: several times faster than the [B, V, T'] form)
+    ce = F.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="none"
+    ).view(targets.shape)  # [B, T']
     losses = ce.mean(dim=1) if weight is None else (ce * weight).sum(dim=1) / ce.shape[1]
     if not with_accuracy:
         return losses
@@ -231,15 +234,14 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
 def normalise_gradients(params: list[torch.Tensor], cfg: TrainConfig) -> None:
     """``clip``: clip the global norm to grad_clip. ``rms``: g ← g / (‖g‖/√N + 1e-5) over all N
     gradient entries, so their RMS is 1 (Gao et al. 2025, with Adam's eps = 0.1)."""
-    if cfg.grad_norm == "clip":
-        torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+    if cfg.grad_norm == "clip":  # foreach: a few kernel calls, not a few per tensor
+        torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip, foreach=True)
         return
     grads = [p.grad for p in params if p.grad is not None]
     n = sum(g.numel() for g in grads)
-    norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+    norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
     scale = 1.0 / (norm / math.sqrt(n) + 1e-5)
-    for g in grads:
-        g.mul_(scale)
+    torch._foreach_mul_(grads, scale)
 
 
 def make_optimizer(model, cfg: TrainConfig) -> torch.optim.AdamW:
@@ -252,7 +254,11 @@ def make_optimizer(model, cfg: TrainConfig) -> torch.optim.AdamW:
         {"params": decay, "weight_decay": cfg.weight_decay},
         {"params": [p for p in params if id(p) not in chosen], "weight_decay": 0.0},
     ]
-    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.adam_eps)
+    # fused: one kernel updates every tensor (PyTorch's default on the CPU is a Python loop of
+    # about ten ops per tensor); the same AdamW update
+    return torch.optim.AdamW(
+        groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.adam_eps, fused=True
+    )
 
 
 StepHook = Callable[[torch.nn.Module, int], None]
