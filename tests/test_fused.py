@@ -45,6 +45,10 @@ def test_fused_ops_equal_their_eager_reference_forward_and_backward():
     for sign in (1.0, -1.0):
         rot = lambda s=sign: rope.rotate_heads(heads, 4, sign=s)  # noqa: E731
         assert_same_as_reference(rot, rot, (heads,), torch.randn(2, 12, 6, 16))
+    logits = (torch.randn(30, 259) * 20).requires_grad_()  # far-apart logits: tiny softmaxes
+    targets = torch.randint(0, 259, (30,))
+    ce = lambda: fused.cross_entropy(logits, targets)  # noqa: E731
+    assert_same_as_reference(ce, ce, (logits,), torch.rand(30), atol=1e-4)
     bhtr = torch.randn(2, 3, 12, 16, requires_grad=True)  # Rope.forward's [B, H, T, r]
     fwd = lambda: rope(bhtr)  # noqa: E731
     assert_same_as_reference(fwd, fwd, (bhtr,), torch.randn(2, 3, 12, 16))

@@ -1,4 +1,4 @@
-"""Fused CPU kernels for the decoder's elementwise pieces: RMSNorm, SwiGLU, RoPE.
+"""Fused CPU kernels for the decoder's elementwise pieces: RMSNorm, SwiGLU, RoPE, and the loss.
 
 Why: at the book's sizes (d 64, T 64, batch 16, one thread per run) a training step is mostly
 not matmuls: each RMSNorm is a dozen eager kernels and autograd nodes, SwiGLU and RoPE a handful
@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 import sys
 import sysconfig
+import time
 from pathlib import Path
 
 import torch
@@ -100,11 +102,15 @@ def _build(cxx: str, lib: Path) -> None:
             f"-L{torch_dir / 'lib'}",
             *("-lc10", "-ltorch_cpu", f"-Wl,-rpath,{torch_dir / 'lib'}"),
         ]
+        t0 = time.perf_counter()
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
         if done.returncode != 0:
             tmp.unlink(missing_ok=True)
             last = (done.stderr.strip().splitlines() or ["no output"])[-1]
             raise RuntimeError(f"the compiler failed: {last[:200]}")
+        info = {"build_s": round(time.perf_counter() - t0, 1), "compiler": cxx}
+        info["built_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        lib.with_suffix(".json").write_text(json.dumps(info))
         os.replace(tmp, lib)
 
 
@@ -124,14 +130,29 @@ def kernels():
             lib = _library_path(cxx, SOURCE.read_text())
             if not lib.exists():
                 _build(cxx, lib)
+            t0 = time.perf_counter()
             torch.ops.load_library(str(lib))
             ops = torch.ops.ptlab_fused
+            _state["library"], _state["load_s"] = lib, time.perf_counter() - t0
         except Exception as e:  # any build or load failure: eager, never a traceback
             why = f"the fused kernels could not be built ({type(e).__name__}: {e})"
     if why is not None:
         _say(f"{why}; training uses PyTorch's eager ops (same results, slower)")
     _state["ops"], _state["why"] = ops, why
     return ops
+
+
+def build_info() -> dict:
+    """What the kernels cost: ``build_s`` (once per machine), ``built_at``, ``load_s`` (per
+    process); empty where the kernels are not in use."""
+    if kernels() is None:
+        return {}
+    lib = _state["library"]
+    try:
+        info = json.loads(lib.with_suffix(".json").read_text())
+    except (OSError, ValueError):
+        info = {}
+    return {**info, "library": str(lib), "load_s": _state["load_s"]}
 
 
 @contextlib.contextmanager
@@ -207,3 +228,15 @@ def rope_reference(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, n_rot:
     rot = x[:, :, :n_rot]
     rot = rot * cos + rot.roll(rot.shape[-1] // 2, -1) * sin
     return rot if n_rot >= x.shape[2] else torch.cat([rot, x[:, :, n_rot:]], dim=2)
+
+
+def cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Per-row cross-entropy of logits [N, V] against class indices [N] (nats): [N]."""
+    ops = _fast(logits)
+    if ops is not None:
+        return ops.cross_entropy(logits, targets)
+    return cross_entropy_reference(logits, targets)
+
+
+def cross_entropy_reference(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(logits, targets, reduction="none")
