@@ -253,9 +253,10 @@ def make_optimizer(model, cfg: TrainConfig) -> torch.optim.AdamW:
         {"params": [p for p in params if id(p) not in chosen], "weight_decay": 0.0},
     ]
     # fused: one kernel updates every tensor (PyTorch's default on the CPU is a Python loop of
-    # about ten ops per tensor); the same AdamW update
+    # about ten ops per tensor); the same AdamW update. CPU and CUDA have the fused kernel.
+    fused = all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in params)
     return torch.optim.AdamW(
-        groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.adam_eps, fused=True
+        groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.adam_eps, fused=fused
     )
 
 

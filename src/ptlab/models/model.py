@@ -160,26 +160,28 @@ class Attention(nn.Module):
 
     def forward(self, x, rope, mask, causal, gates=None) -> torch.Tensor:
         B, T, _ = x.shape
-        H, n = self.n_heads, len(self.in_names)
+        H, r, n = self.n_heads, self.head_dim, len(self.in_names)
         w_in = torch.cat([getattr(self, name).weight for name in self.in_names])  # [n d, d]
-        proj = F.linear(x, w_in).view(B, T, n * H, self.head_dim)  # q, k (v, v2) heads
+        proj = F.linear(x, w_in).view(B, T, n * H, r)  # q, k (v, v2) heads side by side
         # RoPE on q and k; VO-RoPE also rotates the untied values at their source positions
         rotated = rope.rotate_heads(proj, (n if self.vo_rope and self.untied else 2) * H)
 
-        def heads(t: torch.Tensor, i: int) -> torch.Tensor:  # the i-th projection's heads
-            return t[:, :, i * H : (i + 1) * H].transpose(1, 2)  # [B, H, T, r]
+        def heads(t: torch.Tensor) -> list[torch.Tensor]:  # unbind: one stack in the backward
+            return [h.transpose(1, 2) for h in t.view(B, T, n, H, r).unbind(2)]  # [B, H, T, r]
 
-        qr, kr = heads(rotated, 0), heads(rotated, 1)
+        rot = heads(rotated)
+        qr, kr = rot[0], rot[1]
         if self.untied:  # standard V, O (and V2, O2)
-            v, w_o = heads(rotated, 2), self.o_proj.weight
+            v, w_o = rot[2], self.o_proj.weight
         else:  # PT: W_V = W_K (the unrotated k as the value; VO-RoPE rotates it: kr), W_O = W_Q^T
-            v, w_o = (kr if self.vo_rope else heads(proj, 1)), self.q_proj.weight.t()
+            raw = None if self.vo_rope else heads(proj)
+            v, w_o = (kr if raw is None else raw[1]), self.q_proj.weight.t()
         out = self._message(qr, kr, v, rope, mask, causal, gates, w_o)
         if self.two_messages:  # dependent pointer: scores k~_i . q~_j, values q, output W_K^T
             if self.untied:
-                u, w_o2 = heads(rotated, 3), self.o2_proj.weight
+                u, w_o2 = rot[3], self.o2_proj.weight
             else:
-                u, w_o2 = (qr if self.vo_rope else heads(proj, 0)), self.k_proj.weight.t()
+                u, w_o2 = (qr if raw is None else raw[0]), self.k_proj.weight.t()
             out = out + self._message(kr, qr, u, rope, mask, causal, gates, w_o2)
         return out
 
