@@ -167,7 +167,8 @@ def main() -> None:
     if info:
         print(
             f"fused kernels: built once per machine in {info.get('build_s', '?')} s "
-            f"({info.get('built_at', 'earlier')}), loaded in {info['load_s']:.2f} s per process"
+            f"({info.get('built_at', 'earlier')}), loaded in {1e3 * info['load_s']:.0f} ms "
+            "per process"
         )
     else:
         print("fused kernels: not available here (ptlab runs its eager fallback)")
