@@ -6,7 +6,12 @@ and the other studies all train through it, sparse training as an ``after_step``
 ``train(model_cfg, train_cfg, seed)`` builds a model, runs the loop and returns a plain dict
 (metrics, curve, status) that the sweep stores as one record. Everything random is derived
 from ``seed`` and the step index, so the same config and seed give the same eval loss bit for
-bit on the same CPU and thread count.
+bit on the same CPU and thread count (with the same kernels: the fused ones of
+``models/fused.py`` or, without a compiler, the eager ones, which agree to float rounding).
+
+Decision (speed, issue 21): the loss runs over contiguous [rows, V] logits (a fused kernel on
+the CPU), AdamW is PyTorch's fused implementation and clipping uses foreach kernels; ``update``
+is the step the benchmarks time. Nothing here enters a run id.
 
 Decision (weight-sparse training, chapter *circuits*): the settings of Gao et al. (2025) are
 options of the same loop, not a loop of their own: ``adam_eps`` (they use 0.1), ``grad_norm``
