@@ -38,6 +38,9 @@ sweep: install
 lint: install
 	$(BIN)/ruff check src tests bench notebooks && $(BIN)/ruff format --check src tests bench notebooks
 
+# train_throughput: ptlab vs HF Llama (1 thread and 2 x 1 thread); chapter_workloads (the
+# slowest, ~30 min on 2 cores): the chapters' training before/after, here against the eager
+# fallback (README: against the commit before the fused kernels, with --before SRC)
 bench: install
 	$(BIN)/python bench/train_throughput.py
 	$(BIN)/python bench/switch_cost.py
@@ -45,6 +48,7 @@ bench: install
 	$(BIN)/python bench/analysis_speed.py
 	$(BIN)/python bench/attribution_cost.py
 	$(BIN)/python bench/residual_cost.py
+	$(BIN)/python bench/chapter_workloads.py
 
 clean:
 	rm -rf $(VENV) _build book/generated book/zh/*.ipynb book/en/*.ipynb

@@ -40,16 +40,17 @@ def best_of(fn, repeats: int = 3) -> float:
 
 
 def train_step_time(model, batch, steps: int) -> float:
-    """Best-of-3 seconds per training step (forward, backward, AdamW) on a fixed batch."""
-    from ptlab.train import TrainConfig, batch_loss, make_optimizer
+    """Best-of-3 seconds per training step on a fixed batch: the training loop's own step
+    (forward, loss, backward, clipped gradients, AdamW: ``ptlab.train.update``)."""
+    from ptlab.train import TrainConfig, batch_loss, make_optimizer, update
 
-    opt = make_optimizer(model, TrainConfig())
+    cfg = TrainConfig()
+    opt, params = make_optimizer(model, cfg), list(model.parameters())
 
     def run():
         for _ in range(steps):
             loss = batch_loss(model, batch, seed=0, step=0)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            update(opt, params, loss, cfg)
+            loss.item()
 
     return best_of(run) / steps

@@ -83,3 +83,29 @@ def test_loader_errors(tmp_path):
         ResultsStore(f, "s")
     with pytest.raises(StoreError, match="invalid study name"):
         ResultsStore(tmp_path, "../x")
+
+
+def test_a_finished_run_of_another_study_is_adopted_with_its_origin(tmp_path):
+    a, b = ResultsStore(tmp_path, "a"), ResultsStore(tmp_path, "b")
+    rec = {**_record("r1"), "study": "a", "profile": "quick", "finished_at": "then"}
+    a.write(rec)
+    assert b.adopt("r1", profile="custom")
+    got = b.read("r1")
+    assert got["study"] == "b" and got["profile"] == "custom"
+    assert got["reused_from"] == {"study": "a", "finished_at": "then"}
+    assert got["metrics"] == rec["metrics"] and got["model"] == rec["model"]
+    # a copy of a copy still names the study that trained it
+    assert ResultsStore(tmp_path, "c").adopt("r1")
+    assert ResultsStore(tmp_path, "c").read("r1")["reused_from"]["study"] == "a"
+    assert not b.adopt("nowhere")
+
+
+def test_failed_runs_and_runs_of_another_measure_hook_are_not_adopted(tmp_path):
+    a, b = ResultsStore(tmp_path, "a"), ResultsStore(tmp_path, "b")
+    a.write({**_record("bad"), "status": "failed"})
+    a.write({**_record("plain"), "measure": None})
+    a.write({**_record("timed"), "measure": "m:f"})
+    assert not b.adopt("bad")
+    assert not b.adopt("plain", measure="m:f")  # this study needs the hook's measurements
+    assert b.adopt("timed", measure="m:f") and b.adopt("plain")
+    assert not b.exists("bad")

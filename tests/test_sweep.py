@@ -227,3 +227,24 @@ def test_a_study_measures_each_run_through_the_hook_it_names(tmp_path):
             results_dir=str(tmp_path),
             measure="hooks:nothing",
         )
+
+
+def test_a_run_trained_by_another_study_is_reused_not_trained_again(tmp_path, monkeypatch):
+    import ptlab.sweep.runner as runner
+
+    design = make_design("anchors")[:2]
+    over = {"steps": 4, "eval_every": 2}
+    first = plan_runs("first", design, profile="smoke", overrides=over, results_dir=str(tmp_path))
+    run_sweep(first, "local", workers=1, progress=False)
+
+    def no_training(*a, **k):
+        raise AssertionError("a finished run was trained again")
+
+    monkeypatch.setattr(runner, "execute_run", no_training)
+    again = plan_runs(
+        "second", design, seeds=1, profile="smoke", overrides=over, results_dir=str(tmp_path)
+    )
+    summary = run_sweep(again, "local", workers=1, progress=False)
+    assert summary["reused"] == 2 and summary["counts"] == {}
+    df_first, df_again = load_results("first", tmp_path), load_results("second", tmp_path)
+    assert list(df_again["eval/loss"]) == list(df_first["eval/loss"])

@@ -312,19 +312,40 @@ def build_plan(book: Book, profile: str | None = None) -> list[tuple[Chapter, di
     return plan
 
 
+# The whole book's budget per profile (README, "Performance"): the quick book fits an hour on
+# the 2-core machine, confirmation tiers included; each chapter's own budget is the time in its
+# header (``seconds:``), and a chapter whose last run here took longer is flagged in the plan.
+BOOK_BUDGET_S = {"smoke": 600.0, "quick": 3600.0}
+OVER_BUDGET = 1.1  # more than 10 % over the header's time counts as over budget
+
+
 def describe_plan(book: Book, plan: list[tuple[Chapter, dict[str, Any]]]) -> str:
-    """One line for the console before a build starts: what will execute and how long it took
-    before (or on the README's 2-core machine)."""
-    parts, total, unknown = [], 0.0, False
+    """One line for the console before a build starts: each chapter to execute with its expected
+    time (its last run here in that profile, else the time its header gives for the README's
+    2-core machine), chapters expected to overrun their header's budget flagged, and the total
+    against the book's budget for the profile."""
+    parts, total, unknown, profiles = [], 0.0, False, set()
     for ch, params in plan:
-        t = expected_seconds(book, ch, params["profile"])
-        parts.append(f"{ch.name} ({params['profile']}, ~{fmt_duration(t)})" if t else ch.name)
-        total += t or 0.0
-        unknown |= t is None
+        profile = params["profile"]
+        profiles.add(profile)
+        t, budget = expected_seconds(book, ch, profile), ch.seconds.get(profile)
+        if t is None:
+            parts.append(f"{ch.name} ({profile}, untimed)")
+            unknown = True
+            continue
+        over = budget is not None and t > OVER_BUDGET * budget
+        flag = f", OVER its {fmt_duration(budget)} budget" if over else ""
+        parts.append(f"{ch.name} ({profile}, ~{fmt_duration(t)}{flag})")
+        total += t
     if total == 0:
         estimate = "no time estimate yet"
     else:
-        estimate = f"about {fmt_duration(total)}" + (" plus untimed chapters" if unknown else "")
+        estimate = f"about {fmt_duration(total)} in all"
+        estimate += " plus untimed chapters" if unknown else ""
+        budget = BOOK_BUDGET_S.get(next(iter(profiles))) if len(profiles) == 1 else None
+        if budget is not None:
+            verdict = "within" if total <= budget else "OVER"
+            estimate += f", {verdict} the book's {fmt_duration(budget)} budget"
     return (
         f"ptlab: {len(plan)} chapter(s) to execute: {', '.join(parts)}; {estimate} "
         "(times from the last run here, or measured on a 2-core CPU)"

@@ -28,6 +28,11 @@ Choices that the PT paper (Wu & Tu 2023, https://arxiv.org/abs/2311.15211) and t
 * Head gates: ``head_gates`` of shape [n_layers * n_heads] or [B, n_layers * n_heads] scale each
   head's output (both messages of the head) before the output projection; one gate per head
   per layer *application*, so shared-weight models still have n_layers * n_heads gates.
+* Speed without new maths (issue 21): the projections of x are one matmul over the stacked
+  weights ([W_Q; W_K; W_V; W_V2], [W_gate; W_up]), heads are taken by unbind, and RMSNorm,
+  SwiGLU and RoPE run the fused CPU kernels of ``models/fused.py`` where they apply (float32 on
+  the CPU), else the eager formulas; both give the same numbers to float rounding
+  (tests/test_fused.py compares 20 training steps).
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ptlab.models import fused
 from ptlab.models.config import ModelConfig
 
 # --- normalisation ---------------------------------------------------------------------------
@@ -51,8 +57,8 @@ class Norm(nn.Module):
             self.weight = nn.Parameter(torch.ones(cfg.d_model))
 
     def forward(self, s: torch.Tensor) -> torch.Tensor:
-        if self.rms:
-            return self.weight * (s * torch.rsqrt(s.pow(2).mean(-1, keepdim=True) + self.eps))
+        if self.rms:  # gain * s * rsqrt(mean(s^2) + eps)
+            return fused.rms_norm(s, self.weight, self.eps)
         return s.shape[-1] * torch.softmax(s, dim=-1)
 
 
@@ -69,11 +75,34 @@ class Rope(nn.Module):
         ang = torch.cat([ang, ang], dim=-1)  # [T, head_dim]
         self.register_buffer("cos", ang.cos(), persistent=False)
         self.register_buffer("sin", ang.sin(), persistent=False)
+        # rotate_half(x) * sin = roll(x, r/2) * [-sin | sin]: with the signs in the table a
+        # rotation is two multiplies and an add (the same numbers as the cat form, bit for bit);
+        # the inverse rotation is the same with -[-sin | sin]
+        half = head_dim // 2
+        signed = torch.cat([-ang.sin()[:, :half], ang.sin()[:, half:]], dim=-1)
+        self.register_buffer("sin_signed", signed, persistent=False)
+        self.register_buffer("sin_back", -signed, persistent=False)
 
     def forward(self, x: torch.Tensor, sign: float = 1.0) -> torch.Tensor:
+        """Rotate x [..., T, head_dim] by its positions (back by them if ``sign`` is -1)."""
         T = x.shape[-2]
-        x1, x2 = x.chunk(2, dim=-1)
-        return x * self.cos[:T] + sign * torch.cat([-x2, x1], dim=-1) * self.sin[:T]
+        sin, back = (
+            (self.sin_signed, self.sin_back) if sign > 0 else (self.sin_back, self.sin_signed)
+        )
+        if x.dim() == 4:  # [B, H, T, r]: the fused kernel on the [B, T, H, r] view
+            return fused.rope(
+                x.transpose(1, 2), self.cos[:T], sin[:T], back[:T], x.shape[1]
+            ).transpose(1, 2)
+        return x * self.cos[:T] + x.roll(x.shape[-1] // 2, -1) * sin[:T]
+
+    def rotate_heads(self, x: torch.Tensor, n_rot: int, sign: float = 1.0) -> torch.Tensor:
+        """x [B, T, N, r] (N head rows per position, e.g. q, k and v heads side by side): rows
+        n < n_rot rotated by their position (back if ``sign`` is -1), the others as they are."""
+        T = x.shape[1]
+        sin, back = (
+            (self.sin_signed, self.sin_back) if sign > 0 else (self.sin_back, self.sin_signed)
+        )
+        return fused.rope(x, self.cos[:T], sin[:T], back[:T], n_rot)
 
 
 # --- attention -------------------------------------------------------------------------------
@@ -113,36 +142,51 @@ class Attention(nn.Module):
             if self.two_messages:
                 self.v2_proj = nn.Linear(d, d, bias=False)
                 self.o2_proj = nn.Linear(d, d, bias=False)
+        # the projections of x, stacked so that one matmul computes them all
+        self.in_names = ("q_proj", "k_proj")
+        if self.untied:
+            self.in_names += ("v_proj", "v2_proj") if self.two_messages else ("v_proj",)
 
     def _heads(self, x: torch.Tensor) -> torch.Tensor:  # [B, T, d] -> [B, H, T, r]
         B, T, _ = x.shape
         return x.view(B, T, self.n_heads, self.head_dim).transpose(1, 2)
 
     def _message(self, q, k, v, rope, mask, causal, gates, w_out) -> torch.Tensor:
-        """softmax(q k^T / sqrt(r)) v per head, VO-RoPE'd if on, gated, then projected by w_out."""
-        if self.vo_rope:
-            v = rope(v)
+        """softmax(q k^T / sqrt(r)) v per head (v already VO-rotated if VO-RoPE is on), the
+        output rotated back if on, gated, then projected by w_out."""
         o = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal)
+        o = o.transpose(1, 2)  # [B, T, H, r] (SDPA's own memory layout: no copy)
         if self.vo_rope:
-            o = rope(o, sign=-1.0)
+            o = rope.rotate_heads(o, self.n_heads, sign=-1.0)
         if gates is not None:
-            o = o * gates[:, :, None, None]
-        B, H, T, r = o.shape
-        return F.linear(o.transpose(1, 2).reshape(B, T, H * r), w_out)
+            o = o * gates[:, None, :, None]
+        B, T, H, r = o.shape
+        return F.linear(o.reshape(B, T, H * r), w_out)
 
     def forward(self, x, rope, mask, causal, gates=None) -> torch.Tensor:
-        q, k = self._heads(self.q_proj(x)), self._heads(self.k_proj(x))
-        qr, kr = rope(q), rope(k)
+        B, T, _ = x.shape
+        H, r, n = self.n_heads, self.head_dim, len(self.in_names)
+        w_in = torch.cat([getattr(self, name).weight for name in self.in_names])  # [n d, d]
+        proj = F.linear(x, w_in).view(B, T, n * H, r)  # q, k (v, v2) heads side by side
+        # RoPE on q and k; VO-RoPE also rotates the untied values at their source positions
+        rotated = rope.rotate_heads(proj, (n if self.vo_rope and self.untied else 2) * H)
+
+        def heads(t: torch.Tensor) -> list[torch.Tensor]:  # unbind: one stack in the backward
+            return [h.transpose(1, 2) for h in t.view(B, T, n, H, r).unbind(2)]  # [B, H, T, r]
+
+        rot = heads(rotated)
+        qr, kr = rot[0], rot[1]
         if self.untied:  # standard V, O (and V2, O2)
-            v, w_o = self._heads(self.v_proj(x)), self.o_proj.weight
-        else:  # PT: W_V = W_K (unrotated k as the value), W_O = W_Q^T
-            v, w_o = k, self.q_proj.weight.t()
+            v, w_o = rot[2], self.o_proj.weight
+        else:  # PT: W_V = W_K (the unrotated k as the value; VO-RoPE rotates it: kr), W_O = W_Q^T
+            raw = None if self.vo_rope else heads(proj)
+            v, w_o = (kr if raw is None else raw[1]), self.q_proj.weight.t()
         out = self._message(qr, kr, v, rope, mask, causal, gates, w_o)
         if self.two_messages:  # dependent pointer: scores k~_i . q~_j, values q, output W_K^T
             if self.untied:
-                u, w_o2 = self._heads(self.v2_proj(x)), self.o2_proj.weight
+                u, w_o2 = rot[3], self.o2_proj.weight
             else:
-                u, w_o2 = q, self.k_proj.weight.t()
+                u, w_o2 = (qr if raw is None else raw[0]), self.k_proj.weight.t()
             out = out + self._message(kr, qr, u, rope, mask, causal, gates, w_o2)
         return out
 
@@ -164,9 +208,11 @@ class FFN(nn.Module):
             self.down_proj = nn.Linear(m, d, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.up_proj(x)
-        h = F.silu(self.gate_proj(x)) * h if self.gated else torch.softmax(h, dim=-1)
-        return self.down_proj(h) if self.untied else F.linear(h, self.up_proj.weight.t())
+        if self.gated:  # silu(x W_gate^T) * x W_up^T
+            h = fused.swiglu_mlp(x, self.gate_proj.weight, self.up_proj.weight)
+        else:
+            h = torch.softmax(self.up_proj(x), dim=-1)
+        return self.down_proj(h) if self.untied else h @ self.up_proj.weight  # tied: W_up^T
 
 
 # --- block and model -------------------------------------------------------------------------
@@ -217,6 +263,7 @@ class PTLM(nn.Module):
         self.rope = Rope(cfg.head_dim, cfg.seq_len, cfg.rope_theta)
         self.causal = cfg.objective == "causal"
         self.strict = not cfg.no_mask_diagonal
+        self._masks: dict[tuple[int, str], torch.Tensor | None] = {}  # built once per length
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -239,7 +286,10 @@ class PTLM(nn.Module):
         if T > self.cfg.seq_len:
             raise ValueError(f"sequence length {T} exceeds the model's seq_len={self.cfg.seq_len}")
         gates = self._gates(head_gates, B)
-        mask = attention_mask(T, self.causal, self.strict, tokens.device)
+        key = (T, str(tokens.device))
+        if key not in self._masks:
+            self._masks[key] = attention_mask(T, self.causal, self.strict, tokens.device)
+        mask = self._masks[key]
         causal = self.causal and mask is None  # SDPA's fast causal path for the standard mask
         e = self.embed(tokens)
         s = e

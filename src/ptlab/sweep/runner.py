@@ -132,6 +132,7 @@ def execute_run(spec: RunSpec, threads: int | None = None) -> str:
             "seed": spec.seed,
             "model": spec.model,
             "train": spec.train,
+            "measure": spec.measure,
             "error": None,
         }
         tb = str(Path(spec.tensorboard_dir) / spec.study / rid) if spec.tensorboard_dir else None
@@ -271,13 +272,18 @@ def run_sweep(
     slurm_cluster: str | None = None,
     slurm_params: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Run the specs that have no record yet; returns counts of done/skipped/status."""
+    """Run the specs that have no record yet; returns counts of done/reused/skipped/status.
+
+    A run finished by another study under the same results dir is not trained again: its record
+    is copied (``ResultsStore.adopt``) and counted as ``reused``.
+    """
     if executor not in EXECUTORS:
         raise ConfigError(f"unknown executor {executor!r}; allowed: {', '.join(EXECUTORS)}")
     if not specs:
-        return {"planned": 0, "already_done": 0, "counts": {}}
+        return {"planned": 0, "already_done": 0, "reused": 0, "counts": {}}
     store = ResultsStore(specs[0].results_dir, specs[0].study)
-    todo = [s for s in specs if not store.exists(s.run_id)]
+    missing = [s for s in specs if not store.exists(s.run_id)]
+    todo = [s for s in missing if not store.adopt(s.run_id, s.profile, s.measure)]
     bar = None
     if progress and todo:
         from ptlab.progress import progress_bar
@@ -300,7 +306,12 @@ def run_sweep(
     finally:
         if bar is not None:
             bar.close()
-    return {"planned": len(specs), "already_done": len(specs) - len(todo), "counts": dict(counts)}
+    return {
+        "planned": len(specs),
+        "already_done": len(specs) - len(missing),
+        "reused": len(missing) - len(todo),
+        "counts": dict(counts),
+    }
 
 
 def run_study(

@@ -6,6 +6,11 @@ reader sees either no record or a whole one, and two writers cannot both win. Wh
 trains, a claim file ``<run_id>.claim`` (O_EXCL) names its owner; a claim whose process is dead
 (same host) is stale and may be taken over, which is how a killed sweep resumes.
 No database server is needed; a shared filesystem is enough for Slurm.
+
+No run is trained twice under one results dir: a run id is a hash of the whole run (model and
+training configs, seed), so a finished record of the same id in another study is the same run.
+``ResultsStore.adopt`` copies it into this study (a record of its own, written the same atomic
+way) with ``reused_from`` naming where it came from; ``run_sweep`` adopts before it trains.
 """
 
 from __future__ import annotations
@@ -135,6 +140,44 @@ class ResultsStore:
 
     def read(self, rid: str) -> dict[str, Any]:
         return json.loads(self.path(rid).read_text())
+
+    # --- reuse across studies -------------------------------------------------------------
+    def find_elsewhere(self, rid: str, measure: str | None = None) -> Path | None:
+        """A finished record of ``rid`` in another study under the same root that this study
+        can reuse: status ``ok`` or ``diverged`` (a ``failed`` run is retried, not copied), and
+        measured by the same per-run hook when one is asked for (``RunSpec.measure``)."""
+        for path in sorted(self.root.glob(f"*/runs/{rid}.json")):
+            if path.parent == self.dir:
+                continue
+            try:
+                rec = json.loads(path.read_text())
+            except (OSError, json.JSONDecodeError):
+                continue
+            if rec.get("status") not in ("ok", "diverged"):
+                continue
+            if measure is not None and rec.get("measure") != measure:
+                continue
+            return path
+        return None
+
+    def adopt(self, rid: str, profile: str | None = None, measure: str | None = None) -> bool:
+        """Copy another study's finished record of ``rid`` into this study (see
+        ``find_elsewhere``); True if this study has the record afterwards."""
+        if self.exists(rid):
+            return True
+        source = self.find_elsewhere(rid, measure)
+        if source is None:
+            return False
+        rec = json.loads(source.read_text())
+        origin = rec.get("reused_from") or {
+            "study": rec.get("study", source.parent.parent.name),
+            "finished_at": rec.get("finished_at"),
+        }
+        rec.update(study=self.study, reused_from=origin)
+        if profile is not None:
+            rec["profile"] = profile
+        self.write(rec)
+        return self.exists(rid)
 
     def run_ids(self) -> list[str]:
         return sorted(p.stem for p in self.dir.glob("*.json"))
