@@ -37,17 +37,39 @@ PAPER_RATIO = 1 / 16  # Gao et al.: sparse circuits ≈ 16x smaller at matched p
 PAPER_BAND = 2.0  # the 16× claim counts as reproduced within this factor (1/32 … 1/8)
 PAPER_AUTO_EDGES = (1e3, 1e4)  # the paper's automatically pruned circuits (before hand cleanup)
 PAPER_HAND = {"quote": (12, 9), "bracket": (7, 4)}  # its drawn circuits: (nodes, edges)
+TEMPLATE_CEILING = 0.20  # the issue's ceiling on the templates' share of the training bytes
 CHANCE = math.log(2)
 
 Pair = tuple[str, str]
 
 
-def _fmt_tasks(tasks: list[str]) -> str:
-    return ", ".join(f"`{t}`" for t in tasks) if tasks else "—"
+def _fmt_tasks(tasks: list[str], sep: str = ", ") -> str:
+    return sep.join(f"`{t}`" for t in tasks) if tasks else "—"
+
+
+def _zh_tasks(tasks: list[str]) -> str:
+    return _fmt_tasks(tasks, "、")
 
 
 def _word(o: str) -> Pair:
     return OUTCOME_WORDS["zh"][o], OUTCOME_WORDS["en"][o]
+
+
+def _rng(lo: float, hi: float, fmt: str = ".3f") -> str:
+    """An interval as 'lo–hi', or 'lo to hi' when a bound is negative (no '–-')."""
+    if lo < 0 or hi < 0:
+        return f"{lo:{fmt}} to {hi:{fmt}}"
+    return f"{lo:{fmt}}–{hi:{fmt}}"
+
+
+def _rng_zh(lo: float, hi: float, fmt: str = ".3f") -> str:
+    if lo < 0 or hi < 0:
+        return f"{lo:{fmt}} 到 {hi:{fmt}}"
+    return f"{lo:{fmt}}–{hi:{fmt}}"
+
+
+def _n(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (plural or word + 's')}"
 
 
 def _x(r: float) -> str:
@@ -65,8 +87,8 @@ def solved_lines(tasks: pd.DataFrame) -> Pair:
     some = sorted(t for t, s in by_task if s.any() and not s.all())
     none = sorted(t for t, s in by_task if not s.any())
     return (
-        f"所有模型在每个训练种子下都解决的任务：{_fmt_tasks(every)}；部分模型或部分种子解决的任务："
-        f"{_fmt_tasks(some)}；没有模型解决的任务：{_fmt_tasks(none)}。",
+        f"所有模型在每个训练种子下都解决的任务：{_zh_tasks(every)}；部分模型或部分种子解决的任务："
+        f"{_zh_tasks(some)}；没有模型解决的任务：{_zh_tasks(none)}。",
         f"Tasks every model solves in every training seed: {_fmt_tasks(every)}; tasks some "
         f"models or seeds solve: {_fmt_tasks(some)}; tasks no model solves: {_fmt_tasks(none)}.",
     )
@@ -105,7 +127,7 @@ def ratio_lines(summary: pd.DataFrame) -> Pair:
             f"- `{model}`: edge ratio {_x(e.ratio)} (95 % interval {_x(e.low)}–{_x(e.high)}), "
             f"node ratio {_x(n.ratio)} ({_x(n.low)}–{_x(n.high)}); without its {e.outliers} "
             f"outlier cells the edge ratio is {_x(e.ratio_trimmed)} ({_x(e.low_trimmed)}–"
-            f"{_x(e.high_trimmed)}). {e.cells} cells over {e.tasks} tasks, {match_en}; "
+            f"{_x(e.high_trimmed)}). {_n(e.cells, 'cell')} over {_n(e.tasks, 'task')}, {match_en}; "
             f"pretraining losses within {e.loss_gap:.3f} of the matched dense models."
             + (
                 f" {e.unmatched} more cells have no dense circuit to match (tasks only sparse "
@@ -245,7 +267,7 @@ def frontier_claims(frontier: pd.DataFrame) -> dict[str, tuple[str, Pair]]:
             )
             edges_en = (
                 f"circuit edge ratio {_x(r.edge_ratio)} ({_x(r.edge_low)}–{_x(r.edge_high)}, "
-                f"{r.cells} cells)"
+                f"{_n(r.cells, 'cell')})"
                 if r.cells
                 else "no circuit that both reached"
             )
@@ -330,25 +352,26 @@ def faithfulness_claim(f: dict) -> tuple[str, Pair]:
         else "undetermined"
     )
     zh_w, en_w = _word(o)
+    fz = f["frozen"]
     zh = (
         f"充分性：电路单独在留出集上的损失比完整模型平均高 {s.estimate:.3f} nats（95% 区间 "
-        f"{s.low:.3f}–{s.high:.3f}，容许 {m:.2f}），{f['sufficient_share']:.0%} 的电路在容许范围内；"
-        f"把归一化冻结在完整模型的尺度上时平均高 {f['frozen'].estimate:.3f}（{f['frozen'].low:.3f}–"
-        f"{f['frozen'].high:.3f}），{f['frozen_share']:.0%} 在容许范围内。必要性：消融电路比消融同样多"
-        f"随机节点的损失平均高 {n.estimate:.2f}（{n.low:.2f}–{n.high:.2f}），"
+        f"{_rng_zh(s.low, s.high)}，容许 {m:.2f}），{f['sufficient_share']:.0%} 的电路在容许范围内；"
+        f"把归一化冻结在完整模型的尺度上时平均高 {fz.estimate:.3f}（{_rng_zh(fz.low, fz.high)}），"
+        f"{f['frozen_share']:.0%} 在容许范围内。必要性：消融电路比消融同样多"
+        f"随机节点的损失平均高 {n.estimate:.2f}（{_rng_zh(n.low, n.high, '.2f')}），"
         f"{f['necessary_share']:.0%} 的电路消融后不低于随机猜测且高于随机消融。"
         f"共 {f['n']} 个电路。结论：{zh_w}。"
     )
     en = (
         f"Sufficiency: alone, a circuit's held-out loss exceeds the full model's by "
-        f"{s.estimate:.3f} nats on average (95 % interval {s.low:.3f}–{s.high:.3f}; margin "
+        f"{s.estimate:.3f} nats on average (95 % interval {_rng(s.low, s.high)}; margin "
         f"{m:.2f}), and {f['sufficient_share']:.0%} of the circuits are within the margin; with "
-        f"the norms frozen at the full model's scales the excess is {f['frozen'].estimate:.3f} "
-        f"({f['frozen'].low:.3f}–{f['frozen'].high:.3f}), {f['frozen_share']:.0%} within the "
+        f"the norms frozen at the full model's scales the excess is {fz.estimate:.3f} "
+        f"({_rng(fz.low, fz.high)}), {f['frozen_share']:.0%} within the "
         f"margin. Necessity: ablating the circuit raises the loss {n.estimate:.2f} more than "
-        f"ablating as many random nodes ({n.low:.2f}–{n.high:.2f}); {f['necessary_share']:.0%} "
+        f"ablating as many random nodes ({_rng(n.low, n.high, '.2f')}); {f['necessary_share']:.0%} "
         f"of the circuits are at chance or worse once ablated and above the random ablation. "
-        f"{f['n']} circuits. Verdict: {en_w}."
+        f"{_n(f['n'], 'circuit')}. Verdict: {en_w}."
     )
     return o, (zh, en)
 
@@ -505,8 +528,8 @@ def methods_claim(methods: pd.DataFrame) -> tuple[str, Pair]:
         f"{_x(lo)}–{_x(hi)}，{b.cells} 个电路）。结论：{zh_w}。"
     )
     en = (
-        f"At the same target loss, learned masks give circuits with {_x(r)} times the edges of "
-        f"attribution-ranked pruning (95 % interval {_x(lo)}–{_x(hi)}, {b.cells} circuits). "
+        f"At the same target loss, learned masks give circuits with {_x(r)}× the edges of "
+        f"attribution-ranked pruning (95 % interval {_x(lo)}–{_x(hi)}, {_n(b.cells, 'circuit')}). "
         f"Verdict: {en_w}."
     )
     if o == "undetermined" and np.isfinite(b.se):
@@ -541,7 +564,7 @@ def dilution_verdict(dil: pd.DataFrame) -> tuple[str, Pair]:
     )
     zh = (
         f"列表元素从 {lo} 个增加到 {hi} 个时，准确率（训练种子平均）下降至少 0.1 的模型："
-        f"{_fmt_tasks(falling)}（共 {len(drop)} 个模型，下降幅度中位数 {float(np.median(drop)):.2f}）。"
+        f"{_zh_tasks(falling)}（共 {len(drop)} 个模型，下降幅度中位数 {float(np.median(drop)):.2f}）。"
     )
     en = (
         f"Models whose accuracy (mean over training seeds) falls by at least 0.1 as the list "
@@ -723,3 +746,97 @@ def timing_lines(walls: dict[str, float], models: pd.DataFrame, workers: int) ->
         f"{(walls['tasks'] + walls['analysis'] + walls['other']) / 60:.1f} min."
     )
     return zh, en
+
+
+def deviations(spec) -> Pair:
+    """The ways this profile departs from the paper, as two Markdown lists (generated from the
+    spec, so each line holds only where the profile makes it)."""
+    from ptlab.circuits.sparse import FLOOR
+    from ptlab.circuits.tasks import TASKS
+
+    zh, en = [], []
+    pct = 100 * spec.mix_fraction / (1 + spec.mix_fraction)
+    cap = 100 * TEMPLATE_CEILING
+    if pct > cap:
+        zh.append(
+            f"- **训练数据中任务模板约占 {pct:.0f}% 的字节。** 论文只用自然代码，议题要求不超过 "
+            f"{cap:.0f}%；但在本机的训练预算下，模板只占 {cap:.0f}% 时没有任何模型学会任何任务"
+            "（标定见 README），因此用更高的比例换取能够剪枝的任务。预训练损失只在标准库验证集上测量。"
+        )
+        en.append(
+            f"- **Task templates are about {pct:.0f} % of the training bytes.** The paper trains "
+            f"on natural code only and the issue asks for at most {cap:.0f} %; at this machine's "
+            f"training budget no model learned any task with {cap:.0f} % (the calibration is in "
+            "the README), so a larger share buys tasks that can be pruned. The pretraining loss "
+            "is measured on the stdlib validation split alone."
+        )
+    else:
+        zh.append(
+            f"- **训练数据中任务模板约占 {pct:.0f}% 的字节**（论文只用自然代码）。"
+            "预训练损失只在标准库验证集上测量。"
+        )
+        en.append(
+            f"- **Task templates are about {pct:.0f} % of the training bytes** (the paper uses "
+            "natural code only). The pretraining loss is measured on the stdlib validation split "
+            "alone."
+        )
+    others = [t for t in TASKS if t not in spec.tasks]
+    if others:
+        zh.append(
+            f"- **只训练并剪枝 {_zh_tasks(list(spec.tasks))}。** 其余任务（{_zh_tasks(others)}）"
+            "在标定中学不会，放进训练数据只会稀释模板。"
+        )
+        en.append(
+            f"- **Only {_fmt_tasks(list(spec.tasks))} are trained and pruned.** The others "
+            f"({_fmt_tasks(others)}) were not learned in the calibration; in the mixture they "
+            "would only dilute the templates."
+        )
+    if spec.floor < FLOOR:
+        widest = max(m.d_model for m in spec.models)
+        zh.append(
+            f"- **每个单元至少保留 j = {spec.floor} 个权重（论文为 {FLOOR}）。** 宽度为 d 时，"
+            f"j = {FLOOR} 在 L0 = {FLOOR}/d 时已用完全部预算（d = {widest} 时即 "
+            f"1/{widest // FLOOR}），每个单元都只剩它的保底权重，全局 top-k 无从选择。"
+        )
+        weights = "weight" if spec.floor == 1 else "weights"
+        en.append(
+            f"- **Every unit keeps at least j = {spec.floor} {weights} (the paper: {FLOOR}).** At "
+            f"width d, j = {FLOOR} is the whole budget once L0 = {FLOOR}/d (1/{widest // FLOOR} at "
+            f"d = {widest}): every unit would keep just its protected weights and the global "
+            "top-k would choose nothing."
+        )
+    if spec.model.pos_embed or spec.model.afrac >= 1:
+        zh.append(
+            "- **位置嵌入与激活稀疏。** "
+            + ("加了可学习的绝对位置嵌入（论文没有）" if spec.model.pos_embed else "")
+            + ("；" if spec.model.pos_embed and spec.model.afrac >= 1 else "")
+            + ("关闭了 AbsTopK（论文的扫描中也有这一设置）" if spec.model.afrac >= 1 else "")
+            + "：两层的字节级小模型有了位置嵌入学得明显更快，AbsTopK 则使 CPU 上的训练时间翻倍。"
+        )
+        en.append(
+            "- **Position embedding and activation sparsity.** "
+            + (
+                "A learned absolute position embedding is added (the paper has none)"
+                if spec.model.pos_embed
+                else ""
+            )
+            + ("; " if spec.model.pos_embed and spec.model.afrac >= 1 else "")
+            + (
+                "AbsTopK is off (a setting of the paper's own sweep)"
+                if spec.model.afrac >= 1
+                else ""
+            )
+            + ": small two-layer byte models learn clearly faster with the embedding, and "
+            "AbsTopK doubles the training time on the CPU."
+        )
+    if spec.sparse_lr != spec.train.lr:
+        zh.append(
+            f"- **学习率按模型类型分开。** 稠密模型的基础学习率为 {spec.train.lr:g}，稀疏模型为 "
+            f"{spec.sparse_lr:g}：论文也为每组实验单独扫描学习率，越稀疏的模型需要越大的学习率。"
+        )
+        en.append(
+            f"- **Learning rates per kind.** Dense models use a base learning rate of "
+            f"{spec.train.lr:g}, sparse ones {spec.sparse_lr:g}: the paper sweeps it per "
+            "experiment, and sparser models want a larger one."
+        )
+    return "\n".join(zh), "\n".join(en)
