@@ -12,7 +12,7 @@
 #     seconds: {smoke: 40, quick: 1200}  # measured on the 2-core CPU (quick: fresh, training included)
 #     depends: []
 #     profiles:
-#       smoke: {}
+#       smoke: {workers: 1}  # two spawned workers cost more than the tiny models
 # ---
 
 # %% [markdown] tags=["lang-zh"]
@@ -111,13 +111,17 @@ M = T.models
 headline = control_model(family)
 dense, sparse = M[M["kind"] == "dense"], M[M["kind"] == "sparse"]
 first = M.drop_duplicates("model")
-glue_text("dense_widths", ", ".join(str(d) for d in first[first["kind"] == "dense"]["d_model"]))
+widths = [str(d) for d in first[first["kind"] == "dense"]["d_model"]]
+glue_text("dense_widths_zh", "、".join(widths))
+glue_text("dense_widths_en", ", ".join(widths))
+sp_rows = list(first[first["kind"] == "sparse"].itertuples())
 glue_text(
-    "sparse_models",
-    "; ".join(
-        f"d = {r.d_model} at L0 = 1/{1 / r.l0_fraction:.0f}"
-        for r in first[first["kind"] == "sparse"].itertuples()
-    ),
+    "sparse_models_zh",
+    "；".join(f"d = {r.d_model}（L0 = 1/{1 / r.l0_fraction:.0f}）" for r in sp_rows),
+)
+glue_text(
+    "sparse_models_en",
+    "; ".join(f"d = {r.d_model} at L0 = 1/{1 / r.l0_fraction:.0f}" for r in sp_rows),
 )
 dev_zh, dev_en = vd.deviations(spec)
 glue_text("deviations_zh", dev_zh)
@@ -158,7 +162,7 @@ save_table(M, "circuits", "models")
 # {glue:text}`steps` 步、每步 {glue:text}`batch` 个窗口（约 {glue:text}`mtokens:.1f` M 字节）：
 # Adam（ε = {glue:text}`eps`）作用于 RMS 归一化后的梯度、权重衰减 {glue:text}`wd`、短暂预热后线性衰减到 0、
 # 基础学习率 {glue:text}`lr`，稀疏模型再乘以 √(L0 目标 / L0(t))。每个模型用 {glue:text}`train_seeds`
-# 个训练种子各训练一次。稠密基线的宽度为 {glue:md}`dense_widths`；稀疏模型为 {glue:md}`sparse_models`：
+# 个训练种子各训练一次。稠密基线的宽度为 {glue:md}`dense_widths_zh`；稀疏模型为 {glue:md}`sparse_models_zh`：
 # 每一步之后把每个隐藏矩阵投影到其幅值最大的 L0 比例的元素上，每个单元至少保留 j = {glue:text}`floor` 个权重，
 # Adam 状态保持稠密（允许重新长回），L0 在训练的 {glue:text}`anneal_from:.0f`%–{glue:text}`anneal_to:.0f`%
 # 之间从稠密线性退火到目标；嵌入矩阵与偏置的 L0 为 min(1, EF·L0)，EF = d / {glue:text}`base_width`。
@@ -185,7 +189,7 @@ save_table(M, "circuits", "models")
 # warm-up and then linear decay to 0 from a base learning rate of {glue:text}`lr`, times
 # √(L0 target / L0(t)) for the sparse models. Each model is trained once with each of
 # {glue:text}`train_seeds` training seeds. The dense baselines have widths
-# {glue:md}`dense_widths`; the sparse models are {glue:md}`sparse_models`. After every step,
+# {glue:md}`dense_widths_en`; the sparse models are {glue:md}`sparse_models_en`. After every step,
 # each hidden matrix of a sparse model is projected onto its largest-magnitude entries (the L0
 # fraction), every unit keeps at least j = {glue:text}`floor` of its weights, and the Adam state stays
 # dense, so zeroed weights can grow back. L0 is annealed linearly from dense to the target
@@ -761,8 +765,8 @@ for key, o in outcomes.items():
 #
 # 相对上一版，本章改动的五个方面及其测量值：
 #
-# 1. **进入论文的稀疏度区间。** 稀疏模型 {glue:md}`sparse_models`（主要比较 {glue:md}`headline`，
-#    L0 = 1/{glue:text}`headline_l0_inv:.0f`，宽度为基准的 {glue:text}`headline_ef:.0f` 倍），稠密模型 {glue:md}`dense_widths`，
+# 1. **进入论文的稀疏度区间。** 稀疏模型 {glue:md}`sparse_models_zh`（主要比较 {glue:md}`headline`，
+#    L0 = 1/{glue:text}`headline_l0_inv:.0f`，宽度为基准的 {glue:text}`headline_ef:.0f` 倍），稠密模型 {glue:md}`dense_widths_zh`，
 #    每个模型 {glue:text}`train_seeds` 个训练种子。{glue:md}`solved_zh`
 # 2. **能找到小电路的剪枝。** {glue:md}`pruning_zh`
 # 3. **检验 16 倍。** {glue:md}`ratio_verdict_zh` {glue:md}`paper_sizes_zh`
@@ -791,9 +795,9 @@ for key, o in outcomes.items():
 #
 # The five things this version changed, with what they measured:
 #
-# 1. **Models in the paper's regime.** Sparse models {glue:md}`sparse_models` (the main one
+# 1. **Models in the paper's regime.** Sparse models {glue:md}`sparse_models_en` (the main one
 #    {glue:md}`headline`, L0 = 1/{glue:text}`headline_l0_inv:.0f` at
-#    {glue:text}`headline_ef:.0f`× the base width), dense models {glue:md}`dense_widths`,
+#    {glue:text}`headline_ef:.0f`× the base width), dense models {glue:md}`dense_widths_en`,
 #    {glue:text}`train_seeds` training seeds each. {glue:md}`solved_en`
 # 2. **Pruning that finds small circuits.** {glue:md}`pruning_en`
 # 3. **The 16× claim tested.** {glue:md}`ratio_verdict_en` {glue:md}`paper_sizes_en`

@@ -531,6 +531,17 @@ def test_task_loss_is_the_two_way_cross_entropy():
     assert torch.allclose(tk.task_losses(logits, ts), expected.expand(len(ts)))
 
 
+def test_answers_in_length_chunks_equal_the_full_forward(tiny):
+    m, means, _ = tiny
+    ts = tk.task_set(tk.make_pairs("lambda_def", "train", 20, seed=4))  # prompts of many lengths
+    edit = pr.ablation_edit(NodeIndex(m.cfg), torch.rand(NodeIndex(m.cfg).n) < 0.5, means)
+    with torch.no_grad():
+        full = tk.answer_logits(m(ts.tokens, edit=edit), ts)
+        chunked = tk.answers(m, ts, edit, chunk=8)
+        one = tk.answers(m, ts, edit, chunk=None)
+    assert torch.allclose(full, chunked, atol=1e-5) and torch.allclose(full, one, atol=1e-5)
+
+
 def test_pretraining_stream_mixes_documents_into_the_stdlib():
     stream = tk.pretraining_stream(0.02, seed=0)
     n_train = len(data.load_corpus().tokens("train"))
@@ -808,6 +819,7 @@ def test_the_16x_claim_needs_the_interval_inside_a_factor_of_two(lo, hi, outcome
     o, (zh, en) = vd.ratio_claim(_summary(lo, hi), "s")
     assert o == outcome and words in en and zh
     assert "nan" not in en
+    assert "depends strongly" not in en  # the old blanket seed sentence is gone
 
 
 def test_the_16x_claim_is_undetermined_without_a_comparison():

@@ -94,7 +94,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         # L0 1/32), two training seeds each, 2 layers, 2000 steps of 16 windows; AbsTopK off and
         # a position embedding; four tasks (set_string and bracket_brace stay near chance at
         # this budget and would dilute the templates; bracket is kept for context dilution);
-        # pruning: 3 phases of 60 steps
+        # pruning: 3 phases of 40 steps
         "circuits": dict(
             model=dict(n_layers=2, seq_len=64, afrac=1.0, pos_embed=True),
             train=dict(CIRCUITS_TRAIN, steps=2000, warmup_steps=20, eval_every=2000),
@@ -112,7 +112,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             train_seeds=2,
             mix_fraction=2.0,
             tasks=("quote", "bracket", "while_return", "lambda_def"),
-            prune=dict(steps=60, batch_pairs=8, lr=1e-2, k_coefs=(3e-3, 1e-3, 3e-4), target=0.15),
+            prune=dict(steps=40, batch_pairs=8, lr=1.5e-2, k_coefs=(3e-3, 1e-3, 3e-4), target=0.15),
             n_prune_pairs=32,
             n_heldout_pairs=64,
             prune_seeds=2,

@@ -258,6 +258,7 @@ def train_family(
 
     jobs = [(m, s) for s in range(spec.train_seeds) for m in spec.models]
     todo = [(m, s) for m, s in jobs if not _cached(spec, m, s, cache_dir)]
+    todo.sort(key=lambda j: -j[0].d_model)  # widest first: the pool finishes together
     bar = progress_bar(total=len(todo) * spec.train.steps, desc="pretrain", disable=not progress)
     done: dict[Key, Trained] = {}
     if workers > 1 and len(todo) > 1:

@@ -244,7 +244,11 @@ class CircuitModel(nn.Module):
                 out[name] = ("hidden", 0 if "c_proj" in name else 1)
         return out
 
-    def forward(self, tokens, head_gates=None, edit: Edit | None = None) -> torch.Tensor:
+    def forward(
+        self, tokens, head_gates=None, edit: Edit | None = None, positions=None
+    ) -> torch.Tensor:
+        """Logits [B, T, V]; with ``positions`` [B] only each row's logits there, [B, V] (the
+        task loss reads one position per prompt: the norm and unembedding run on those)."""
         if head_gates is not None:
             raise ValueError("the circuits model has no head gates; use edit= for node masks")
         T = tokens.shape[1]
@@ -255,18 +259,22 @@ class CircuitModel(nn.Module):
             s = s + self.wpe.weight[:T]
         for block in self.blocks:
             s = block(s, edit)
+        if positions is not None:
+            rows = torch.arange(len(positions), device=s.device)
+            s, tokens = s[rows, positions], tokens[rows, positions]  # [B, d], [B]
         return self.lm_head(self.ln_f(s)) + self.bigram[tokens]
 
 
 @contextmanager
-def frozen_norms(model: CircuitModel, tokens: torch.Tensor) -> Iterator[None]:
-    """Inside: every norm of ``model`` uses the scales of an unedited forward on ``tokens``."""
+def frozen_norms(model: CircuitModel, tokens: torch.Tensor, positions=None) -> Iterator[None]:
+    """Inside: every norm of ``model`` uses the scales of an unedited forward on ``tokens`` (and
+    ``positions``, which the forwards inside must pass too)."""
     norms = [m for m in model.modules() if isinstance(m, CircuitNorm)]
     try:
         for n in norms:
             n.record = True
         with torch.no_grad():
-            model(tokens)
+            model(tokens, positions=positions)
         for n in norms:
             n.record, n.frozen, n.scale = False, n.scale, None
         yield

@@ -53,7 +53,7 @@ import torch
 import torch.nn.functional as F
 
 from ptlab.circuits.model import CircuitModel, NodeIndex, frozen_norms
-from ptlab.circuits.tasks import TaskSet, answer_logits
+from ptlab.circuits.tasks import TaskSet, answers
 from ptlab.models.config import ConfigError
 
 ABLATIONS = ("mean", "zero")
@@ -215,9 +215,10 @@ def kept_logits(model, ts: TaskSet, means: dict, keep: torch.Tensor, frozen=Fals
     index = NodeIndex(model.cfg)
     edit = ablation_edit(index, keep.float().to(ts.tokens.device), means)
     if frozen:
-        with frozen_norms(model, ts.tokens):
-            return answer_logits(model(ts.tokens, edit=edit), ts)
-    return answer_logits(model(ts.tokens, edit=edit), ts)
+        ts = ts.subset(torch.arange(len(ts), device=ts.last.device))  # trimmed, as answers runs
+        with frozen_norms(model, ts.tokens, ts.last):
+            return answers(model, ts, edit, chunk=None)
+    return answers(model, ts, edit)
 
 
 def loss_keeping(
@@ -264,7 +265,7 @@ def learn_phase(
             pairs = torch.randint(0, n_pairs, (min(cfg.batch_pairs, n_pairs),), generator=g)
             batch = ts.subset(torch.stack([2 * pairs, 2 * pairs + 1], 1).flatten())
             gates = heaviside_ste(tau, cfg.temperature)
-            two = answer_logits(model(batch.tokens, edit=ablation_edit(index, gates, means)), batch)
+            two = answers(model, batch, ablation_edit(index, gates, means), chunk=None)
             loss = calibrated_losses(two, batch.first, IDENTITY).mean() + k_coef * gates.sum()
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -286,7 +287,7 @@ def importance(model, ts: TaskSet, means: dict, keep: torch.Tensor) -> torch.Ten
     gates = keep.float().to(ts.tokens.device).requires_grad_(True)
     frozen = [p.requires_grad_(False) for p in model.parameters()]
     try:
-        two = answer_logits(model(ts.tokens, edit=ablation_edit(index, gates, means)), ts)
+        two = answers(model, ts, ablation_edit(index, gates, means))
         (grad,) = torch.autograd.grad(calibrated_losses(two, ts.first, IDENTITY).mean(), gates)
     finally:
         for p in frozen:
@@ -370,6 +371,7 @@ class Found:
     phase (k_coef) that gave it, and how the masks looked."""
 
     keep: torch.Tensor  # bool [n]
+    before_cleanup: torch.Tensor  # bool [n]: the bisection's set
     loss: float
     cal: Calibration
     k_coef: float
@@ -408,19 +410,21 @@ def find_circuit(
     if not candidates:
         return None
     _, _, _, k_coef, (keep, loss, cal), order, mask = min(candidates, key=lambda c: c[:3])
+    before = keep
     if cfg.cleanup:
         keep, loss, cal = cleanup(
             model, ts, means, keep, order, cfg.target, cfg.calibrate, cfg.max_scale
         )
-    return Found(keep, loss, cal, k_coef, phases, saturated, int(mask.sum()), order)
+    return Found(keep, before, loss, cal, k_coef, phases, saturated, int(mask.sum()), order)
 
 
 def prune_by_attribution(
     model, ts: TaskSet, means: dict, cfg: PruneConfig, seed: int
 ) -> Found | None:
     """The attribution baseline: nodes ranked by ``importance`` at the full model (ties by the
-    seed's random order), the smallest passing top-k over all nodes, cleaned up like
-    ``find_circuit``."""
+    seed's random order) and the smallest passing top-k over all nodes. No cleanup (its set can
+    hold a thousand nodes: a pass would cost a forward each); it is compared with the learned
+    masks' set before their cleanup (``Found.before_cleanup``)."""
     n = NodeIndex(model.cfg).n
     full = torch.ones(n, dtype=torch.bool)
     attribution = importance(model, ts, means, full)
@@ -429,8 +433,4 @@ def prune_by_attribution(
     if hit is None:
         return None
     keep, loss, cal = hit
-    if cfg.cleanup:
-        keep, loss, cal = cleanup(
-            model, ts, means, keep, order, cfg.target, cfg.calibrate, cfg.max_scale
-        )
-    return Found(keep, loss, cal, 0.0, 0, 0.0, n, order)
+    return Found(keep, keep, loss, cal, 0.0, 0, 0.0, n, order)

@@ -24,8 +24,8 @@ Protocol (decisions; the brief's §4 and §6):
   ``n_random`` sets of as many random non-circuit nodes.
 * Controls, as strong as the real pruning (the same grid, steps, resumes, calibration and
   cleanup), on the control model's first training seed: its random-initialisation twin
-  (``family.random_init``) on each task it solves, the trained model on those tasks with
-  shuffled labels, and a nonsense task (``tasks.nonsense``: unrelated prompts, arbitrary
+  (``family.random_init``) and the trained model with shuffled labels, both on the first task
+  it solves (time), and a nonsense task (``tasks.nonsense``: unrelated prompts, arbitrary
   answers).
 * Matched pretraining loss: for a sparse model at loss L (one training seed), the dense size at
   L is interpolated linearly in (L, log size) between the two dense models of the same training
@@ -273,6 +273,8 @@ def prune_one(model, d: TaskData, means, spec: CircuitsSpec, job: Job) -> Circui
         "reached": True,
         "nodes": int(found.keep.sum()),
         "edges": count_edges(model, found.keep),
+        "nodes_bisected": int(found.before_cleanup.sum()),
+        "edges_bisected": count_edges(model, found.before_cleanup),
         "k_coef": found.k_coef,
         "phases": found.phases,
         "saturated": found.saturated,
@@ -296,13 +298,16 @@ def circuit_jobs(spec: CircuitsSpec, family, solved: pd.DataFrame) -> list[Job]:
     """Every pruning run the study does (see the module docstring)."""
     jobs: list[Job] = []
     ctrl = control_model(family)
+    controlled = False
     for name, seed, task in solved[["model", "train_seed", "task"]].itertuples(index=False):
         jobs += [(name, seed, task, "mean", "none", "learned", p) for p in range(spec.prune_seeds)]
         if name == ctrl and seed == 0:
             if spec.zero_ablation:
                 jobs.append((name, seed, task, "zero", "none", "learned", 0))
             jobs.append((name, seed, task, "mean", "none", "attribution", 0))
-            jobs += [(name, 0, task, "mean", c, "learned", 0) for c in CONTROLS[1:3]]
+            if not controlled:  # the first task it solves (time)
+                jobs += [(name, 0, task, "mean", c, "learned", 0) for c in CONTROLS[1:3]]
+                controlled = True
     if any(j[0] == ctrl and j[1] == 0 for j in jobs):
         jobs.append((ctrl, 0, "nonsense", "mean", "nonsense", "learned", 0))
     return jobs
@@ -372,7 +377,7 @@ def circuits(
     bar = progress_bar(total=len(jobs), desc="prune", disable=not progress)
     out: dict[Job, Circuit] = {}
     if workers > 1 and len(jobs) > 1:
-        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures import ProcessPoolExecutor, as_completed
         from multiprocessing import get_context
 
         with ProcessPoolExecutor(
@@ -381,7 +386,8 @@ def circuits(
             initializer=_init_worker,
             initargs=(ctx, threads),
         ) as pool:
-            for job, c in pool.map(_run_job, jobs):
+            for f in as_completed([pool.submit(_run_job, j) for j in jobs]):
+                job, c = f.result()
                 out[job] = c
                 bar.update(1)
     else:
@@ -398,6 +404,8 @@ CIRCUIT_COLUMNS = [
     "reached",
     "nodes",
     "edges",
+    "nodes_bisected",
+    "edges_bisected",
     "k_coef",
     "phases",
     "saturated",
@@ -663,8 +671,9 @@ def frontier_table(models: pd.DataFrame, circ: pd.DataFrame) -> pd.DataFrame:
 
 
 def methods_table(circ: pd.DataFrame) -> pd.DataFrame:
-    """Per (model, training seed, task) with both methods on pruning seed 0: the edges of the
-    learned and the attribution circuits (attribution-only failures count as missing)."""
+    """Per (model, training seed, task) with both methods on pruning seed 0: the edges and nodes
+    of the learned and the attribution circuits after bisection, before any cleanup (the
+    attribution baseline has none)."""
     base = circ[(circ["control"] == "none") & (circ["ablation"] == "mean")]
     base = base[base["prune_seed"] == 0]
     keys = ["model", "train_seed", "task"]
@@ -673,10 +682,10 @@ def methods_table(circ: pd.DataFrame) -> pd.DataFrame:
     common = learned.index.intersection(attr.index)
     t = pd.DataFrame(
         {
-            "learned_edges": learned.loc[common, "edges"].astype(float),
-            "attribution_edges": attr.loc[common, "edges"].astype(float),
-            "learned_nodes": learned.loc[common, "nodes"].astype(float),
-            "attribution_nodes": attr.loc[common, "nodes"].astype(float),
+            "learned_edges": learned.loc[common, "edges_bisected"].astype(float),
+            "attribution_edges": attr.loc[common, "edges_bisected"].astype(float),
+            "learned_nodes": learned.loc[common, "nodes_bisected"].astype(float),
+            "attribution_nodes": attr.loc[common, "nodes_bisected"].astype(float),
         }
     ).reset_index()
     t["prune_seed"] = 0
@@ -805,7 +814,7 @@ def swap_edit(index: NodeIndex, node: int, base=None):
 def flip_rate(model, ts: TaskSet, edit, cal=pr.IDENTITY) -> float:
     """Share of prompts whose (calibrated) two-way prediction under ``edit`` is the other
     member's answer."""
-    two = tk.answer_logits(model(ts.tokens, edit=edit), ts)
+    two = tk.answers(model, ts, edit, chunk=None)  # the swap pairs rows 2i and 2i + 1
     a, b = cal
     sign = ts.first.to(two.dtype) * 2 - 1
     return float(((a * (two[:, 0] - two[:, 1]) + b * sign) < 0).float().mean())

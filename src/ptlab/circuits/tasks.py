@@ -389,9 +389,44 @@ def task_losses(logits: torch.Tensor, ts: TaskSet) -> torch.Tensor:
     return F.cross_entropy(two, zeros, reduction="none")
 
 
+def answers(model, ts: TaskSet, edit=None, chunk: int | None = 32) -> torch.Tensor:
+    """[N, 2]: (correct, alt) logits at each row's last prompt position, computing the norm and
+    unembedding there only. Rows run in chunks of ``chunk`` sorted by length, each trimmed to
+    its longest prompt (``None``: one pass in row order, e.g. when an edit pairs rows)."""
+    rows = torch.arange(len(ts), device=ts.last.device)
+    if chunk is None or len(ts) <= chunk:
+        order = [rows]
+    else:
+        order = list(torch.argsort(ts.last).split(chunk))
+    out = []
+    for idx in order:
+        sub = ts if len(order) == 1 else ts.subset(idx)
+        last = model(sub.tokens[:, : int(sub.last.max()) + 1], edit=edit, positions=sub.last)
+        out.append(
+            torch.stack(
+                [
+                    last.gather(1, sub.correct[:, None])[:, 0],
+                    last.gather(1, sub.alt[:, None])[:, 0],
+                ],
+                dim=1,
+            )
+        )
+    if len(order) == 1:
+        return out[0]
+    two = torch.empty(len(ts), 2, dtype=out[0].dtype, device=out[0].device)
+    two[torch.cat(order)] = torch.cat(out)
+    return two
+
+
+def two_way_losses(two: torch.Tensor) -> torch.Tensor:
+    """Per row −log p(correct | {correct, alt}) from [N, 2] (correct, alt) logits."""
+    zeros = torch.zeros(len(two), dtype=torch.long, device=two.device)
+    return F.cross_entropy(two, zeros, reduction="none")
+
+
 def task_loss(model, ts: TaskSet, edit=None) -> torch.Tensor:
     """The task loss of ``model`` (with ``edit`` at its node locations): mean two-way CE."""
-    return task_losses(model(ts.tokens, edit=edit), ts).mean()
+    return two_way_losses(answers(model, ts, edit)).mean()
 
 
 # --- the pretraining mixture ---------------------------------------------------------------
