@@ -534,7 +534,8 @@ def test_task_loss_is_the_two_way_cross_entropy():
 def test_answers_in_length_chunks_equal_the_full_forward(tiny):
     m, means, _ = tiny
     ts = tk.task_set(tk.make_pairs("lambda_def", "train", 20, seed=4))  # prompts of many lengths
-    edit = pr.ablation_edit(NodeIndex(m.cfg), torch.rand(NodeIndex(m.cfg).n) < 0.5, means)
+    gates = (torch.rand(NodeIndex(m.cfg).n) < 0.5).float()
+    edit = pr.ablation_edit(NodeIndex(m.cfg), gates, means)
     with torch.no_grad():
         full = tk.answer_logits(m(ts.tokens, edit=edit), ts)
         chunked = tk.answers(m, ts, edit, chunk=8)
