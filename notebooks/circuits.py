@@ -278,7 +278,7 @@ glue_text("k_grid", ", ".join(f"{k:g}" for k in sorted(spec.prune.k_coefs, rever
 glue_value("prune_seeds", spec.prune_seeds)
 glue_value("max_scale", spec.prune.max_scale)
 glue_value("n_circuits", len(main))
-zh_, en_ = vd.pruning_lines(circ, spec.prune.grid())
+zh_, en_ = vd.pruning_lines(circ, spec.prune.grid(), len(spec.prune.k_coefs))
 glue_text("pruning_zh", zh_)
 glue_text("pruning_en", en_)
 
@@ -294,7 +294,8 @@ show(circuits_summary(circ), ["model", "task"])
 # k_coef 乘以保留的节点数。这一版的剪枝做了五处改动：
 #
 # - **不饱和的掩码。** 学习率 {glue:text}`prune_lr` 在每段内线性衰减到 0，Adam 每步最多移动 τ 约一个学习率，
-#   整条路径上 τ 最多移动 {glue:text}`max_move:.2f`，所以 τ 停在 (−1, 1) 之内，排序保留了每个节点被推动的一致程度。
+#   走完网格 τ 最多移动 {glue:text}`max_move:.2f`，所以 τ 停在 (−1, 1) 之内（只有需要续训时才可能碰到边界），
+#   排序保留了每个节点被推动的一致程度。
 # - **k_coef 网格。** 依次在 k_coef = {glue:md}`k_grid` 上各训练 {glue:text}`prune_steps_used` 步
 #   （每批 {glue:text}`prune_batch` 对），每一段从上一段的 τ 继续；每段结束时若 τ ≥ 0 的节点达到目标，
 #   就由二分得到一个候选电路，最后保留边数最少的候选。若最小的 k_coef 仍达不到目标，
@@ -323,9 +324,9 @@ show(circuits_summary(circ), ["model", "task"])
 # task loss plus k_coef times the number of kept nodes. This version changes five things:
 #
 # - **Masks that do not saturate.** The learning rate {glue:text}`prune_lr` decays linearly to
-#   0 within each phase; Adam moves τ by at most about one learning rate per step, so along the
-#   whole path τ moves by at most {glue:text}`max_move:.2f`, stays inside (−1, 1), and the
-#   ranking keeps how consistently each node was pushed.
+#   0 within each phase; Adam moves τ by at most about one learning rate per step, so over the
+#   grid τ moves by at most {glue:text}`max_move:.2f` and stays inside (−1, 1) (only resumes can
+#   reach the bounds), and the ranking keeps how consistently each node was pushed.
 # - **A k_coef grid.** The masks learn for {glue:text}`prune_steps_used` steps (batches of
 #   {glue:text}`prune_batch` pairs) at each k_coef = {glue:md}`k_grid` in turn, each phase
 #   resuming from the τ of the one before. After each phase, if the nodes with τ ≥ 0 meet the
@@ -616,7 +617,7 @@ vd.show_validation(val)
 # ## 验证与对照
 #
 # 上表汇总所有主电路（学习掩码、均值消融、无对照、达到目标）。**充分性**：只保留电路、其余节点均值消融时，
-# 留出集（新模板、新标识符）上的任务损失比完整模型高多少；两者都用剪枝集上拟合的标定，
+# 留出集（新模板、新标识符）上的任务损失（用剪枝集上拟合的标定）比完整模型本身高多少，
 # 高出不超过 {glue:text}`margin` nats（即目标损失本身留出的余量）算充分。
 # 同一检验在把每个 RMSNorm 的尺度冻结在完整模型的值时再做一次，剪枝就不能借归一化“作弊”。
 # **必要性**：只消融电路节点、模型其余部分不变时，损失比消融同样多随机节点高多少。
@@ -634,8 +635,8 @@ vd.show_validation(val)
 # ### 学习掩码与按归因剪枝
 #
 # 笔记称学习掩码的剪枝在每个目标损失下都比按归因剪枝得到更小的电路。在主要稀疏模型上，
-# 用同一目标、同样的二分、标定与清理，把节点按完整模型上的归因排序剪枝，与学习掩码的结果比较：
-# {glue:md}`methods_zh`
+# 用同一目标、同样的二分与标定，把节点按完整模型上的归因排序剪枝，与学习掩码在同一阶段（清理之前）的结果比较
+# （对归因得到的集合做清理，每个节点要一次前向，而它们有好几百个节点）：{glue:md}`methods_zh`
 
 # %% [markdown] tags=["lang-en"]
 # (circuits-faithfulness-en)=
@@ -643,9 +644,9 @@ vd.show_validation(val)
 #
 # The table summarises every main circuit (learned masks, mean ablation, no control, target
 # reached). **Sufficiency**: with only the circuit kept and every other node mean-ablated, how
-# much the held-out loss (new templates, new identifiers) exceeds the full model's, both under
-# the calibration fitted on the pruning pairs; an excess of at most {glue:text}`margin` nats
-# (the allowance of the target itself) counts as sufficient. The same check runs again with every
+# much the held-out loss (new templates, new identifiers; under the calibration fitted on the
+# pruning pairs) exceeds the full model's as it is; an excess of at most {glue:text}`margin`
+# nats (the allowance of the target itself) counts as sufficient. The same check runs again with every
 # RMSNorm's scale frozen at the full model's, so the pruning cannot cheat through the
 # normaliser. **Necessity**: with only the circuit's nodes ablated and the rest of the model
 # intact, how much the loss exceeds that after ablating as many random nodes. **Controls** are
@@ -667,8 +668,9 @@ vd.show_validation(val)
 #
 # The note says learned pruning finds smaller circuits than attribution-based pruning at every
 # loss target. On the main sparse model, nodes ranked by their attribution at the full model
-# are pruned with the same target, bisection, calibration and cleanup, and compared with the
-# learned masks: {glue:md}`methods_en`
+# are pruned with the same target, bisection and calibration, and compared with the learned
+# masks' sets at the same stage, before the cleanup (a cleanup of the attribution sets would
+# cost a forward per node, and they hold many hundreds): {glue:md}`methods_en`
 
 # %% tags=["remove-cell"]
 dil = T.dilution

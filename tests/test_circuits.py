@@ -661,6 +661,21 @@ def test_bootstrap_recovers_a_planted_mean_and_tukey_drops_the_outlier():
     assert not inl[0] and inl[1:].all()
 
 
+@pytest.mark.parametrize(
+    "values,text",
+    [
+        ([1410.0, 1850.0], "1630 ± 310"),
+        ([84.2], "84.2"),
+        ([0.04213, 0.0398], "0.0410 ± 0.0016"),
+        ([], "—"),
+    ],
+)
+def test_mean_sd_is_one_line_of_three_significant_digits_without_exponents(values, text):
+    from ptlab.circuits.study import mean_sd
+
+    assert mean_sd(values) == text
+
+
 def test_overlap_of_identical_and_disjoint_node_sets():
     from ptlab.circuits.study import Circuit, overlap_table
 

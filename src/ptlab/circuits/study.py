@@ -131,14 +131,22 @@ def models_table(family: dict[Key, Trained], spec: CircuitsSpec) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
+def sig(x: float, digits: int = 3) -> str:
+    """``digits`` significant digits, never in scientific notation (1410, 84.2, 0.0421)."""
+    if not np.isfinite(x) or x == 0:
+        return f"{x:g}"
+    places = digits - 1 - int(np.floor(np.log10(abs(x))))
+    return f"{round(x, places):.{max(places, 0)}f}"
+
+
 def mean_sd(x, digits: int = 3) -> str:
     """'mean ± sd' on one line (3 significant digits; the sd only with two or more values)."""
     x = pd.Series(x, dtype=float).dropna()
     if x.empty:
         return "—"
     if len(x) == 1:
-        return f"{x.iloc[0]:.{digits}g}"
-    return f"{x.mean():.{digits}g} ± {x.std(ddof=1):.2g}"
+        return sig(x.iloc[0], digits)
+    return f"{sig(x.mean(), digits)} ± {sig(x.std(ddof=1), 2)}"
 
 
 def models_summary(models: pd.DataFrame, tasks: pd.DataFrame) -> pd.DataFrame:
@@ -989,7 +997,7 @@ LABELS = {
     "nodes_mean_sd": "节点 · nodes",
     "loss_mean_sd": "预训练损失 · pretraining loss",
     "nonzero_mean": "非零参数 · nonzero params",
-    "solved_tasks": "已解决任务 · solved tasks",
+    "solved_tasks": "每个种子都解决的任务 · solved in every seed",
 }
 
 

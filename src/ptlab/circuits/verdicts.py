@@ -11,9 +11,11 @@ Thresholds (decisions):
 * The frontier claims (``frontier_claims``) hold when both intervals (pretraining-loss
   difference, circuit-edge ratio) lie on the claimed sides, are contradicted when either lies
   wholly on the other side, and are undetermined otherwise.
-* Sufficiency (``faithfulness``): a circuit's held-out loss alone exceeds the full model's by
-  at most ``margin`` nats; the claim holds when the interval of the mean excess lies below the
-  margin. Necessity: ablating the circuit raises the held-out loss above ablating as many random
+* Sufficiency (``faithfulness``): a circuit's held-out loss alone (under its calibration,
+  fitted on the pruning pairs) exceeds the full model's (as it is) by at most ``margin`` nats;
+  the claim holds when the interval of the mean excess lies below the margin. (The full model
+  under its own pruning-pair calibration is no fairer a reference: where it generalises badly
+  to the held-out templates, the scale amplifies its errors.) Necessity: ablating the circuit raises the held-out loss above ablating as many random
   nodes; the claim holds when the interval of the mean difference lies above 0.
 * A control "also finds a circuit" when its pruning reaches the target on the pruning pairs;
   it is "small" when its median edge count is at most twice that of the real circuits of the
@@ -263,13 +265,13 @@ def frontier_claims(frontier: pd.DataFrame) -> dict[str, tuple[str, Pair]]:
             edges_zh = (
                 f"电路边数比 {_x(r.edge_ratio)}（{_x(r.edge_low)}–{_x(r.edge_high)}，{r.cells} 个单元）"
                 if r.cells
-                else "没有两者都达到目标的电路"
+                else "没有两个模型都解决的任务，无电路可比"
             )
             edges_en = (
                 f"circuit edge ratio {_x(r.edge_ratio)} ({_x(r.edge_low)}–{_x(r.edge_high)}, "
                 f"{_n(r.cells, 'cell')})"
                 if r.cells
-                else "no circuit that both reached"
+                else "no task that both models solve, so no circuits to compare"
             )
             zh.append(
                 f"`{r.model_a}` 相对 `{r.model_b}`：预训练损失差 {r.loss_diff:+.3f}（95% 区间 "
@@ -320,9 +322,8 @@ def faithfulness(circ: pd.DataFrame, margin: float) -> dict:
     main = main_circuits(circ)
     if main.empty:
         return {}
-    ref = main["full_calibrated_loss"] if "full_calibrated_loss" in main else main["full_task_loss"]
-    excess = main["heldout_task_loss"] - ref
-    frozen = main["frozen_norm_loss"] - ref
+    excess = main["heldout_task_loss"] - main["full_task_loss"]
+    frozen = main["frozen_norm_loss"] - main["full_task_loss"]
     nec = main["necessity_loss"] - main["random_necessity_loss"]
     # one cell per (task, seeds) pooling the models: average within a cell first
     out = {}
@@ -477,7 +478,7 @@ def controls_verdict(circ: pd.DataFrame) -> Pair:
             zh.append(f"对{zh_name}做同样强度的剪枝，{len(c)} 次都没有在剪枝集上达到目标。")
             en.append(
                 f"The same pruning of {en_name} never reached the target on the pruning pairs "
-                f"({len(c)} runs)."
+                f"({_n(len(c), 'run')})."
             )
             continue
         real = main[main["model"].isin(hit["model"])]
@@ -660,8 +661,8 @@ def circuit_words(nodes: pd.DataFrame, task: str, model: str, edges: int, consta
             f"{n_qkv} 个 q/k/v 通道、{resid} 个残差读写通道"
         )
         parts_en.append(
-            f"layer {layer}: {n_neur} MLP neurons, {n_qkv} q/k/v channels of "
-            f"{len(heads)} heads, {resid} residual read/write channels"
+            f"layer {layer}: {_n(n_neur, 'MLP neuron')}, {_n(n_qkv, 'q/k/v channel')} of "
+            f"{_n(len(heads), 'head')}, {_n(resid, 'residual read/write channel')}"
         )
     top = nodes.loc[nodes["contrast"].abs().idxmax()]
     zh = (
@@ -692,7 +693,7 @@ def circuit_words(nodes: pd.DataFrame, task: str, model: str, edges: int, consta
 # --- how the pruning behaved, and where the time went ------------------------------------------
 
 
-def pruning_lines(circ: pd.DataFrame, grid: tuple[float, ...]) -> Pair:
+def pruning_lines(circ: pd.DataFrame, grid: tuple[float, ...], n_grid: int) -> Pair:
     """Saturation, which k_coef of the grid gave the kept circuits, resumes, calibration and how
     much the bisection and cleanup removed from the learned masks."""
     from ptlab.circuits.study import main_circuits
@@ -703,7 +704,6 @@ def pruning_lines(circ: pd.DataFrame, grid: tuple[float, ...]) -> Pair:
     ]
     if main.empty:
         return ("没有达到目标的电路。", "No circuit reached its target.")
-    n_grid = len(grid)
     counts = main["k_coef"].value_counts()
     by_k = "、".join(f"{k:g}：{counts.get(k, 0)}" for k in grid)
     by_k_en = ", ".join(f"{k:g}: {counts.get(k, 0)}" for k in grid)
@@ -711,15 +711,21 @@ def pruning_lines(circ: pd.DataFrame, grid: tuple[float, ...]) -> Pair:
     missed = int((~base["reached"].astype(bool)).sum())
     shrink = float((main["nodes"] / main["mask_nodes"].clip(lower=1)).median())
     scale, shift = float(main["scale"].median()), float(main["shift"].median())
-    sat = float(main["saturated"].max())
+    grid_only = main[main["phases"] <= n_grid]["saturated"]
+    sat = float(grid_only.max()) if len(grid_only) else 0.0
+    sat_res = float(main[main["phases"] > n_grid]["saturated"].max()) if resumed else 0.0
+    res_zh = f"（续训后最多 {sat_res:.1%}）" if resumed else ""
+    res_en = f" ({sat_res:.1%} at most after resumes)" if resumed else ""
     return (
-        f"停在 ±1 的掩码参数比例最大为 {sat:.1%}；{len(main)} 个电路按网格中的 k_coef 分别来自"
+        f"只走完网格的剪枝中，停在 ±1 的掩码参数比例最大为 {sat:.1%}{res_zh}；"
+        f"{len(main)} 个电路按 k_coef 分别来自"
         f"（{by_k}），{resumed} 个需要以更小的 k_coef 续训，{missed} 次剪枝没有达到目标；"
         f"二分与逐节点清理后保留的节点数是学到的掩码的 {shrink:.0%}（中位数）；"
         f"标定的缩放中位数 {scale:.2f}、平移中位数 {shift:+.2f}。",
-        f"At most {sat:.1%} of the mask parameters sit at ±1; the {len(main)} circuits came from "
-        f"the grid's k_coef values ({by_k_en}), {resumed} needed a resume with a smaller "
-        f"k_coef and {missed} prunings missed the target; bisection and the one-node cleanup "
+        f"In prunings that ran the grid only, at most {sat:.1%} of the mask parameters sit at "
+        f"±1{res_en}; the {len(main)} circuits came from the k_coef values ({by_k_en}), "
+        f"{resumed} needed a resume with a smaller k_coef and {missed} prunings missed the "
+        "target; bisection and the one-node cleanup "
         f"kept a median {shrink:.0%} of the learned mask's nodes; the calibration's median "
         f"scale is {scale:.2f} and its median shift {shift:+.2f}.",
     )
@@ -732,16 +738,19 @@ def timing_lines(walls: dict[str, float], models: pd.DataFrame, workers: int) ->
     per = models.groupby("model")["train_seconds"].sum().sort_values(ascending=False)
     top = ", ".join(f"`{m}` {s / 60:.1f}" for m, s in per.head(3).items() if np.isfinite(s))
     trained = float(np.nansum(per.to_numpy()))
+    cached = walls["pretrain"] < 0.1 * trained / max(workers, 1)
+    how_zh = "模型取自缓存；训练它们时" if cached else ""
+    how_en = "the models came from the cache; when trained, " if cached else ""
     zh = (
         f"本次运行共 {total / 60:.1f} 分钟（{workers} 个进程）：预训练 {walls['pretrain'] / 60:.1f} 分钟"
-        f"（各模型训练步本身共 {trained / 60:.1f} 分钟进程时间，最多的是 {top} 分钟），"
+        f"（{how_zh}各模型训练步本身共 {trained / 60:.1f} 分钟进程时间，最多的是 {top} 分钟），"
         f"剪枝与验证 {walls['pruning'] / 60:.1f} 分钟，其余（任务集、表格、图）"
         f"{(walls['tasks'] + walls['analysis'] + walls['other']) / 60:.1f} 分钟。"
     )
     en = (
         f"This run took {total / 60:.1f} min ({workers} processes): pretraining "
-        f"{walls['pretrain'] / 60:.1f} min (the models' training steps took {trained / 60:.1f} min "
-        f"of worker time, the most {top} min), pruning and validation "
+        f"{walls['pretrain'] / 60:.1f} min ({how_en}the models' training steps took "
+        f"{trained / 60:.1f} min of worker time, the most {top} min), pruning and validation "
         f"{walls['pruning'] / 60:.1f} min, the rest (task sets, tables, figures) "
         f"{(walls['tasks'] + walls['analysis'] + walls['other']) / 60:.1f} min."
     )
