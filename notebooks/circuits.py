@@ -396,6 +396,7 @@ shown_ratios = S.assign(
     interval_trimmed=[
         f"{lo:.3g} – {hi:.3g}" for lo, hi in zip(S["low_trimmed"], S["high_trimmed"], strict=True)
     ],
+    size=S["size"].map({"edges": "边 · edges", "nodes": "节点 · nodes"}),
 )[["model", "size", "ratio", "interval", "ratio_trimmed", "interval_trimmed", "cells"]]
 show(shown_ratios, ["model", "size"])
 

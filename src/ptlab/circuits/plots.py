@@ -79,14 +79,14 @@ def draw_circuit(ax, model, keep: torch.Tensor, title: str = "") -> None:
         )
         if resid:
             i = into[t] = into.get(t, -1) + 1
-            mx, my = x1 - 0.3, y1 - 0.35 - 0.22 * i
+            mx, my = x1 - 0.3, y1 - 0.35 - 0.28 * i
         else:
             mx, my = (x0 + x1) / 2, (y0 + y1) / 2
         ax.text(
             mx,
             my,
             str(n),
-            fontsize=6,
+            fontsize=9,
             ha="center",
             va="center",
             color="#333333",
@@ -96,21 +96,21 @@ def draw_circuit(ax, model, keep: torch.Tensor, title: str = "") -> None:
     for (layer, loc), n in nodes.items():
         if n:
             x, y = site_xy(layer, loc)
-            ax.scatter([x], [y], s=80 + 30 * np.sqrt(n), color=COLOURS[loc], zorder=2)
-            ax.text(x, y, str(n), ha="center", va="center", fontsize=7, color="white", zorder=4)
+            ax.scatter([x], [y], s=160 + 40 * np.sqrt(n), color=COLOURS[loc], zorder=2)
+            ax.text(x, y, str(n), ha="center", va="center", fontsize=9, color="white", zorder=4)
     n_sites = model.cfg.n_layers * len(LOCATIONS)
     ax.set_xticks(range(n_sites))
     ax.set_xticklabels(
         [f"L{i // len(LOCATIONS)} {SHORT[LOCATIONS[i % len(LOCATIONS)]]}" for i in range(n_sites)],
         rotation=60,
-        fontsize=7,
+        fontsize=9,
     )
     ax.set_yticks([])
     ax.set_xlim(-0.7, n_sites - 0.3)
     ax.set_ylim(-1.4, 1.7)
     for layer in range(1, model.cfg.n_layers):
         ax.axvline(layer * len(LOCATIONS) - 0.5, color="#dddddd", lw=1, zorder=0)
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title, fontsize=10)
 
 
 def frontier(ax, points: pd.DataFrame, task: str) -> None:
@@ -177,4 +177,4 @@ def ratios(ax, summary: pd.DataFrame, size: str, band: tuple[float, float]) -> N
     ax.set_yticklabels(s["model"], fontsize=9)
     ax.set_ylim(-0.6, len(s) - 0.1)
     name = "边数比 · edge ratio" if size == "edges" else "节点数比 · node ratio"
-    ax.set(xlabel=f"{name} 稀疏/稠密 · sparse/dense", title=name)
+    ax.set(xlabel="稀疏/稠密 · sparse/dense", title=name)

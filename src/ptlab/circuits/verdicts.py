@@ -171,8 +171,8 @@ def ratio_claim(summary: pd.DataFrame, headline: str | None) -> tuple[str, Pair]
         dir_en = "the interval spans 1, so sparse and dense circuit sizes cannot be told apart"
     zh = (
         f"`{headline}` 的边数比为 {_x(r['ratio'])}（95% 区间 {_x(r['low'])}–{_x(r['high'])}）："
-        f"{dir_zh}。论文的约 1/{1 / PAPER_RATIO:.0f}（按 {PAPER_BAND:.0f} 倍以内算作复现，即 "
-        f"{_x(band_lo)}–{_x(band_hi)}）在本次运行中：{zh_w}。"
+        f"{dir_zh}。论文报告约 1/{1 / PAPER_RATIO:.0f}，落在它的 {PAPER_BAND:.0f} 倍以内"
+        f"（{_x(band_lo)}–{_x(band_hi)}）算作复现；本次运行的判定：{zh_w}。"
     )
     en = (
         f"The edge ratio of `{headline}` is {_x(r['ratio'])} (95 % interval {_x(r['low'])}–"
