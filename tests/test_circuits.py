@@ -167,9 +167,51 @@ def test_bisection_finds_the_smallest_passing_k_on_a_monotone_toy():
     assert pr.smallest_passing(lambda k: False, 100) is None
 
 
-def test_top_k_breaks_ties_by_index():
-    keep = pr.top_k(torch.tensor([0.5, 0.9, 0.5, 0.1, 0.5]), 3)
-    assert keep.tolist() == [True, True, True, False, False]
+def test_ranking_breaks_ties_by_attribution_then_by_the_seed_never_by_index():
+    tau = torch.tensor([0.5, 0.9, 0.5, 0.1, 0.5])
+    attribution = torch.tensor([0.0, 0.0, 2.0, 0.0, 1.0])
+    assert pr.rank(tau, attribution, seed=0).tolist() == [1, 2, 4, 0, 3]
+    flat = torch.zeros(60)
+    orders = [pr.rank(flat, flat, seed=s).tolist() for s in (0, 1)]
+    assert orders[0] != list(range(60)) and orders[1] != list(range(60))
+    assert orders[0] != orders[1]  # two pruning seeds do not share an order the model lacks
+    assert sorted(orders[0]) == list(range(60))
+    assert pr.rank(flat, flat, seed=0).tolist() == orders[0]  # reproducible
+
+
+def test_calibration_recovers_a_planted_scale_and_shift():
+    g = torch.Generator().manual_seed(0)
+    n = 400
+    # the true binary logit (a answer over b answer) is 3·δ − 1: draw each row's answer from it
+    delta = torch.randn(n, generator=g)
+    first = torch.rand(n, generator=g) < torch.sigmoid(3.0 * delta - 1.0)  # correct is a
+    sign = first.float() * 2 - 1
+    margin = sign * delta  # z_correct − z_alt
+    two = torch.stack([margin, torch.zeros(n)], 1)
+    a, b = pr.fit_calibration(two, first)
+    assert a == pytest.approx(3.0, abs=0.6) and b == pytest.approx(-1.0, abs=0.4)
+    fitted = pr.calibrated_losses(two, first, (a, b)).mean()
+    plain = pr.calibrated_losses(two, first, pr.IDENTITY).mean()
+    assert fitted < plain
+
+
+def test_calibration_never_makes_the_loss_worse_and_a_common_shift_cancels():
+    g = torch.Generator().manual_seed(1)
+    two = torch.randn(50, 2, generator=g) * 5
+    first = torch.arange(50) % 2 == 0
+    cal = pr.fit_calibration(two, first)
+    assert float(pr.calibrated_losses(two, first, cal).mean()) <= float(
+        pr.calibrated_losses(two, first, pr.IDENTITY).mean()
+    )
+    # a shift of every logit (both candidates) changes nothing
+    assert torch.allclose(
+        pr.calibrated_losses(two + 7.0, first, cal), pr.calibrated_losses(two, first, cal)
+    )
+
+
+def test_the_grid_runs_from_the_largest_k_coef_and_resumes_smaller():
+    cfg = pr.PruneConfig(k_coefs=(1e-4, 1e-3, 3e-4), resumes=2)
+    assert cfg.grid() == pytest.approx((1e-3, 3e-4, 1e-4, 2.5e-5, 6.25e-6))
 
 
 # --- edges -------------------------------------------------------------------------------------
@@ -230,30 +272,65 @@ def test_residual_pairs_run_from_each_write_to_every_later_read():
     assert len(pairs) == 3 + 2 + 1 + 0
 
 
-# --- a planted circuit -------------------------------------------------------------------------
+# --- a planted circuit ---------------------------------------------------------------------------
 
 A, B, X, Y = ord("a"), ord("b"), ord("x"), ord("y")
-PLANTED = {(0, "mlp_in", 0), (0, "mlp_neuron", 3), (0, "mlp_out", 1)}
+CONST = 5  # a residual channel that is 1 in every byte's embedding
+PLANTED = {
+    (0, "mlp_in", 0),
+    (0, "mlp_neuron", 3),
+    (0, "mlp_out", 1),
+    (1, "mlp_in", 1),
+    (1, "mlp_neuron", 7),
+    (1, "mlp_out", 2),
+}
+PLANTED_EDGES = 5  # c_fc 0→3, c_proj 3→1, residual 1 (layer 0 → 1), c_fc 1→7, c_proj 7→2
 
 
-def planted_model() -> CircuitModel:
-    """One layer, every weight 0 but a hand-wired path: the last byte's residual channel 0
-    (+1 for 'a', −1 for 'b') is read by mlp_in 0, turned on by neuron 3 (GELU) and written to
-    mlp_out 1, which the unembedding reads as 'x' against 'y' (whose logit reads channel 2, a
-    constant 1 in every byte's embedding). Neuron 5 responds to the cause too but writes nothing
-    (a decoy)."""
-    m = _blank(d=16, n_layers=1)
-    b = m.blocks[0]
+def planted_model(d: int = 128, density: float = 1 / 32, seed: int = 0) -> CircuitModel:
+    """Two layers of width ``d``, every matrix random and sparse (``density``, small weights),
+    plus a hand-wired path: the last byte's residual channel 0 (+1 for 'a', −1 for 'b') is read
+    by layer 0's mlp_in 0 into neuron 3, which works in GELU's linear range (bias +20, taken
+    back by the write's bias) and writes ±0.4 to channel 1; layer 1's neuron 7 does the same from
+    channel 1 to channel 2, which the unembedding reads as 'x' (+) against 'y' (−). Every
+    stage carries the cause as a sign only, and the embeddings of 'a' and 'b' differ only in
+    channel 0, so no norm sees a different scale and a cut path leaves the two prompts
+    identical. No random weight writes to the path's channels; neuron 5 of layer 0 reads the
+    cause too but writes nothing (a decoy)."""
+    g = torch.Generator().manual_seed(seed)
+    m = CircuitModel(CircuitConfig(d_model=d, n_layers=2, d_head=16, seq_len=16, afrac=1.0))
     with torch.no_grad():
-        for norm in (b.ln_1, b.ln_2, m.ln_f):
-            norm.weight.fill_(1.0)
-        m.wte.weight[:, 2] = 1.0
+        for name, p in m.named_parameters():
+            if ".ln_" in name or "ln_f" in name:
+                p.fill_(1.0)
+            elif p.dim() == 2 and name != "bigram":
+                keep = torch.rand(p.shape, generator=g) < density
+                p.copy_(0.05 * torch.randn(p.shape, generator=g) * keep)
+            else:
+                p.zero_()
+        m.wte.weight[:, :3] = 0.0
+        m.wte.weight[:, CONST] = 1.0
+        m.wte.weight[B] = m.wte.weight[A]  # 'a' and 'b' differ only in the cause channel
         m.wte.weight[A, 0], m.wte.weight[B, 0] = 1.0, -1.0
-        b.c_fc.weight[3, 0] = 1.0
-        b.c_fc.weight[5, 0] = -1.0
-        b.c_proj.weight[1, 3] = 1.0
-        m.lm_head.weight[X, 1] = 3.0
-        m.lm_head.weight[Y, 2] = 3.0 * 1.4
+        for b in m.blocks:  # nothing random writes to the path's channels
+            b.c_proj.weight[:3] = 0.0
+            b.attn.c_proj.weight[:3] = 0.0
+        b0, b1 = m.blocks
+        # layer 0 writes small (±0.4): a large channel 1 would dominate the final norm and turn
+        # the first-order effect of the layer-0 nodes negative, which the STE follows
+        for b, src, neuron, dst, w in ((b0, 0, 3, 1, 0.05), (b1, 1, 7, 2, 1.0)):
+            b.c_fc.weight[neuron] = 0.0
+            b.c_fc.weight[neuron, src] = 1.0
+            b.c_fc.bias[neuron] = 20.0
+            b.c_proj.weight[:, neuron] = 0.0
+            b.c_proj.weight[dst, neuron] = w
+            b.c_proj.bias[dst] = -20.0 * w
+        b0.c_fc.weight[5, 0] = -1.0
+        b0.c_proj.weight[:, 5] = 0.0
+        m.lm_head.weight[X] = 0.0
+        m.lm_head.weight[Y] = 0.0
+        m.lm_head.weight[X, 2] = 0.25  # a margin of about 4.5: the loss keeps a gradient
+        m.lm_head.weight[Y, 2] = -0.25
     return m.eval()
 
 
@@ -270,25 +347,91 @@ def planted_task(n: int, seed: int) -> tk.TaskSet:
     return tk.task_set(pairs)
 
 
-def test_planted_model_solves_its_task_through_the_path():
+def planted_means(m):
+    g = torch.Generator().manual_seed(1)
+    return pr.node_means(m, [torch.randint(0, 256, (8, 16), generator=g)])
+
+
+def test_planted_model_solves_its_task_only_through_the_path():
     m, ts = planted_model(), planted_task(16, 0)
-    with torch.no_grad():
-        assert float(tk.task_loss(m, ts)) < 0.01
-
-
-def test_pruning_recovers_exactly_the_planted_nodes():
-    m = planted_model()
-    means = pr.node_means(
-        m, [torch.randint(0, 256, (8, 16), generator=torch.Generator().manual_seed(1))]
-    )
-    train, held = planted_task(32, 1), planted_task(32, 2)
-    cfg = pr.PruneConfig(steps=100, batch_pairs=16, lr=1e-2)
-    scores = pr.learn_scores(m, train, means, cfg, seed=0)
-    keep = pr.circuit(m, train, means, scores, cfg.target)
+    means = planted_means(m)
     index = NodeIndex(m.cfg)
-    assert {index.site_of(i) for i in keep.nonzero().flatten().tolist()} == PLANTED
-    assert pr.loss_keeping(m, held, means, keep) <= cfg.target
-    assert ed.count_edges(m, keep) == 2  # c_fc 0 → 3 and c_proj 3 → 1
+    path = torch.zeros(index.n, dtype=torch.bool)
+    for layer, loc, ch in PLANTED:
+        path[index.slices[(layer, loc)].start + ch] = True
+    with torch.no_grad():
+        assert float(tk.task_loss(m, ts)) < 0.05
+    assert pr.calibrated_loss(m, ts, means, path)[0] < 0.05
+    for i in path.nonzero().flatten().tolist():  # every path node is needed
+        cut = path.clone()
+        cut[i] = False
+        assert pr.calibrated_loss(m, ts, means, cut)[0] > 0.6
+
+
+def test_pruning_a_wide_sparse_model_recovers_exactly_the_planted_nodes_and_edges():
+    m = planted_model()
+    means = planted_means(m)
+    train, held = planted_task(32, 1), planted_task(32, 2)
+    cfg = pr.PruneConfig(steps=60, batch_pairs=16, lr=1e-2, k_coefs=(3e-3, 1e-3))
+    found = pr.find_circuit(m, train, means, cfg, seed=0)
+    index = NodeIndex(m.cfg)
+    assert {index.site_of(i) for i in found.keep.nonzero().flatten().tolist()} == PLANTED
+    assert ed.count_edges(m, found.keep) == PLANTED_EDGES
+    assert found.loss <= cfg.target
+    assert pr.loss_keeping(m, held, means, found.keep, found.cal) <= cfg.target
+    assert found.saturated == 0.0  # lr·steps/2 per phase keeps τ inside (−1, 1)
+
+
+def test_cleanup_drops_every_removable_node_and_never_ends_above_the_target():
+    m = planted_model()
+    means = planted_means(m)
+    ts = planted_task(32, 3)
+    index = NodeIndex(m.cfg)
+    g = torch.Generator().manual_seed(4)
+    for target in (0.05, 0.15, 0.4):
+        keep = torch.rand(index.n, generator=g) < 0.02
+        for layer, loc, ch in PLANTED:
+            keep[index.slices[(layer, loc)].start + ch] = True
+        start = pr.calibrated_loss(m, ts, means, keep)[0]
+        assert start <= target
+        order = pr.rank(torch.zeros(index.n), torch.zeros(index.n), seed=0)
+        cleaned, loss, cal = pr.cleanup(m, ts, means, keep, order, target, calibrate=True)
+        assert loss <= target
+        assert pr.calibrated_loss(m, ts, means, cleaned)[0] == pytest.approx(loss)
+        assert bool((cleaned <= keep).all())  # only removes
+        assert {index.site_of(i) for i in cleaned.nonzero().flatten().tolist()} == PLANTED
+
+
+def test_frozen_norms_keep_the_unpruned_scales():
+    from ptlab.circuits.model import frozen_norms
+
+    m, ts = planted_model(), planted_task(8, 5)
+    means = planted_means(m)
+    index = NodeIndex(m.cfg)
+    all_on = torch.ones(index.n, dtype=torch.bool)
+    assert pr.loss_keeping(m, ts, means, all_on, frozen=True) == pytest.approx(
+        pr.loss_keeping(m, ts, means, all_on), abs=1e-6
+    )
+    norm = m.blocks[1].ln_2
+    seen = []
+    with frozen_norms(m, ts.tokens):
+        scale = norm.frozen.clone()
+        m(ts.tokens, edit=pr.ablation_edit(index, torch.zeros(index.n), means))
+        seen.append(norm.frozen)
+    assert torch.equal(seen[0], scale) and norm.frozen is None  # restored on exit
+
+
+def test_swapping_the_cause_channel_flips_every_prediction():
+    from ptlab.circuits import study
+
+    m = planted_model()
+    ts = planted_task(16, 6)
+    index = NodeIndex(m.cfg)
+    node = index.slices[(0, "mlp_neuron")].start + 3
+    decoy = index.slices[(0, "mlp_neuron")].start + 5
+    assert study.flip_rate(m, ts, None) == 0.0
+    assert study.flip_rate(m, ts, study.swap_edit(index, node)) == 1.0
+    assert study.flip_rate(m, ts, study.swap_edit(index, decoy)) == 0.0
 
 
 # --- tasks ---------------------------------------------------------------------------------------
@@ -388,6 +531,18 @@ def test_task_loss_is_the_two_way_cross_entropy():
     assert torch.allclose(tk.task_losses(logits, ts), expected.expand(len(ts)))
 
 
+def test_answers_in_length_chunks_equal_the_full_forward(tiny):
+    m, means, _ = tiny
+    ts = tk.task_set(tk.make_pairs("lambda_def", "train", 20, seed=4))  # prompts of many lengths
+    gates = (torch.rand(NodeIndex(m.cfg).n) < 0.5).float()
+    edit = pr.ablation_edit(NodeIndex(m.cfg), gates, means)
+    with torch.no_grad():
+        full = tk.answer_logits(m(ts.tokens, edit=edit), ts)
+        chunked = tk.answers(m, ts, edit, chunk=8)
+        one = tk.answers(m, ts, edit, chunk=None)
+    assert torch.allclose(full, chunked, atol=1e-5) and torch.allclose(full, one, atol=1e-5)
+
+
 def test_pretraining_stream_mixes_documents_into_the_stdlib():
     stream = tk.pretraining_stream(0.02, seed=0)
     n_train = len(data.load_corpus().tokens("train"))
@@ -407,45 +562,118 @@ def one_thread():
 # --- the study's comparison --------------------------------------------------------------------
 
 
-def _circ_rows(model, task, seed, edges, kind_loss):
-    return {
-        "model": model,
-        "task": task,
+def _circ(**kw):
+    base = {
+        "model": "s",
+        "train_seed": 0,
+        "task": "quote",
         "ablation": "mean",
         "control": "none",
-        "prune_seed": seed,
+        "method": "learned",
+        "prune_seed": 0,
+        "target_loss": 0.15,
         "reached": True,
-        "edges": edges,
+        "nodes": 10,
+        "edges": 100,
+        "saturated": 0.0,
+        "heldout_task_loss": 0.1,
+        "frozen_norm_loss": 0.1,
+        "full_task_loss": 0.05,
+        "necessity_loss": 1.0,
+        "random_necessity_loss": 0.2,
     }
+    return {**base, **kw}
 
 
-def test_matched_dense_edges_recover_a_planted_ratio():
+def test_matched_dense_sizes_recover_a_planted_ratio_per_training_seed():
     from ptlab.circuits import study
 
     models = pd.DataFrame(
         {
-            "model": ["d1", "d2", "d3", "s1", "s2"],
-            "kind": ["dense"] * 3 + ["sparse"] * 2,
-            "pretrain_loss": [2.0, 2.2, 2.4, 2.1, 2.6],
+            "model": ["d1", "d2", "d3", "s1", "s2"] * 2,
+            "train_seed": [0] * 5 + [1] * 5,
+            "kind": (["dense"] * 3 + ["sparse"] * 2) * 2,
+            "pretrain_loss": [2.0, 2.2, 2.4, 2.1, 2.6] + [2.0, 2.2, 2.4, 2.3, 2.6],
         }
     )
     rows = []
-    for seed, factor in ((0, 0.1), (1, 0.2)):
-        for m, e in (("d1", 1000), ("d2", 100), ("d3", 10)):
-            rows.append(_circ_rows(m, "quote", seed, e, None))
-        rows.append(_circ_rows("s1", "quote", seed, factor * 10**2.5, None))  # dense at 2.1: 10^2.5
-        rows.append(_circ_rows("s2", "quote", seed, 5.0, None))  # beyond the dense range
+    for tseed, dense_at in ((0, 10**2.5), (1, 10**1.5)):  # dense edges at s1's loss
+        for pseed, factor in ((0, 0.1), (1, 0.2)):
+            for m, e in (("d1", 1000), ("d2", 100), ("d3", 10)):
+                rows.append(_circ(model=m, train_seed=tseed, prune_seed=pseed, edges=e, nodes=e))
+            rows.append(
+                _circ(model="s1", train_seed=tseed, prune_seed=pseed, edges=factor * dense_at)
+            )
+            rows.append(_circ(model="s2", train_seed=tseed, prune_seed=pseed, edges=5.0))
     ratios = study.ratio_table(models, pd.DataFrame(rows))
-    s1 = ratios[ratios["model"] == "s1"].sort_values("prune_seed")
-    assert np.allclose(s1["ratio"], [0.1, 0.2])
+    s1 = ratios[ratios["model"] == "s1"].sort_values(["train_seed", "prune_seed"])
+    assert np.allclose(s1["edges_ratio"], [0.1, 0.2, 0.1, 0.2])
     assert set(s1["match"]) == {"interpolated"}
     s2 = ratios[ratios["model"] == "s2"]
     assert np.allclose(s2["dense_edges"], 10) and set(s2["match"]) == {"nearest"}
     assert np.allclose(s2["loss_gap"], 0.2) and np.allclose(s1["loss_gap"], 0.0)
-    summary = study.ratio_summary(ratios).set_index(["model", "task"])
-    assert summary.loc[("s1", "quote"), "ratio"] == pytest.approx(math.sqrt(0.1 * 0.2))
-    assert summary.loc[("s1", "quote"), "ratio_min"] == pytest.approx(0.1)
-    assert summary.loc[("s1", "all"), "ratio"] == pytest.approx(math.sqrt(0.1 * 0.2))
+    summary = study.ratio_summary(ratios).set_index(["model", "size"])
+    assert summary.loc[("s1", "edges"), "ratio"] == pytest.approx(math.sqrt(0.1 * 0.2))
+    lo, hi = summary.loc[("s1", "edges"), ["low", "high"]]
+    assert 0.1 - 1e-9 <= lo <= math.sqrt(0.02) <= hi <= 0.2 + 1e-9
+    assert summary.loc[("s1", "edges"), "cells"] == 4
+
+
+def test_a_task_only_a_sparse_model_solves_is_counted_not_turned_into_a_missing_ratio():
+    from ptlab.circuits import study
+
+    models = pd.DataFrame(
+        {
+            "model": ["d1", "d2", "s"],
+            "train_seed": [0, 0, 0],
+            "kind": ["dense", "dense", "sparse"],
+            "pretrain_loss": [2.0, 2.4, 2.2],
+        }
+    )
+    rows = [_circ(model=m, task="quote", edges=e) for m, e in (("d1", 400), ("d2", 100))]
+    rows += [_circ(model="s", task="quote", edges=20), _circ(model="s", task="bracket", edges=5)]
+    summary = study.ratio_summary(study.ratio_table(models, pd.DataFrame(rows)))
+    edges = summary.set_index("size").loc["edges"]
+    assert edges["ratio"] == pytest.approx(0.1) and edges["unmatched"] == 1
+    assert edges["cells"] == 1
+    from ptlab.circuits import verdicts as vd
+
+    assert "1 more cells have no dense circuit" in vd.ratio_lines(summary)[1]
+
+
+def test_bootstrap_recovers_a_planted_mean_and_tukey_drops_the_outlier():
+    from ptlab.circuits import study
+
+    rng = np.random.default_rng(0)
+    cells = pd.DataFrame(
+        [
+            {"task": t, "train_seed": s, "prune_seed": p, "v": -2.0 + 0.05 * rng.standard_normal()}
+            for t in "abcd"
+            for s in (0, 1)
+            for p in (0, 1)
+        ]
+    )
+    b = study.bootstrap(cells, "v")
+    assert b.estimate == pytest.approx(-2.0, abs=0.05) and b.low < b.estimate < b.high
+    assert b.high - b.low < 0.2 and b.cells == 16
+    cells.loc[0, "v"] = 3.0
+    inl = study.tukey_inliers(cells["v"].to_numpy())
+    assert not inl[0] and inl[1:].all()
+
+
+@pytest.mark.parametrize(
+    "values,text",
+    [
+        ([1410.0, 1850.0], "1630 ± 310"),
+        ([84.2], "84.2"),
+        ([0.04213, 0.0398], "0.0410 ± 0.0016"),
+        ([], "—"),
+    ],
+)
+def test_mean_sd_is_one_line_of_three_significant_digits_without_exponents(values, text):
+    from ptlab.circuits.study import mean_sd
+
+    assert mean_sd(values) == text
 
 
 def test_overlap_of_identical_and_disjoint_node_sets():
@@ -453,13 +681,30 @@ def test_overlap_of_identical_and_disjoint_node_sets():
 
     a = torch.tensor([True, True, False, False])
     res = {
-        ("m", "t", "mean", "none", 0): Circuit({}, a),
-        ("m", "t", "mean", "none", 1): Circuit({}, a),
-        ("n", "t", "mean", "none", 0): Circuit({}, a),
-        ("n", "t", "mean", "none", 1): Circuit({}, ~a),
+        ("m", 0, "t", "mean", "none", "learned", 0): Circuit({}, a),
+        ("m", 0, "t", "mean", "none", "learned", 1): Circuit({}, a),
+        ("n", 0, "t", "mean", "none", "learned", 0): Circuit({}, a),
+        ("n", 0, "t", "mean", "none", "learned", 1): Circuit({}, ~a),
     }
     table = overlap_table(res).set_index("model")
     assert table.loc["m", "jaccard"] == 1.0 and table.loc["n", "jaccard"] == 0.0
+
+
+def test_frontier_pairs_compare_l0_at_one_width_and_width_at_one_l0():
+    from ptlab.circuits import study
+
+    models = pd.DataFrame(
+        {
+            "model": ["a", "b", "c", "d"],
+            "kind": ["sparse", "sparse", "sparse", "dense"],
+            "d_model": [64, 64, 128, 32],
+            "l0_fraction": [1 / 32, 1 / 16, 1 / 32, 1.0],
+        }
+    )
+    pairs = study.frontier_pairs(models)
+    assert ("l0", "a", "b") in pairs  # a is the sparser at width 64
+    assert ("width", "c", "a") in pairs  # c is the wider at L0 1/32
+    assert len(pairs) == 2
 
 
 # --- the command -------------------------------------------------------------------------------
@@ -480,6 +725,7 @@ def _ptlab(*args, **kw):
         (["--tasks", "quote,nope"], "unknown task 'nope'"),
         (["--profile", "huge"], "unknown profile 'huge'"),
         (["--threads", "0"], "--threads must be >= 1"),
+        (["--workers", "-1"], "--workers must be >= 0"),
     ],
 )
 def test_circuits_command_rejects_bad_input_in_one_line_before_any_work(tmp_path, extra, message):
@@ -509,15 +755,16 @@ def test_circuits_command_writes_the_tables_and_one_state_dict_per_model(tmp_pat
     assert r.returncode == 0, r.stderr
     models = pd.read_csv(out / "models.csv")
     circ = pd.read_csv(out / "circuits.csv")
-    assert list(models.columns[:8]) == [
+    assert list(models.columns[:9]) == [
         "model",
+        "train_seed",
         "kind",
         "d_model",
         "n_layers",
         "l0_fraction",
+        "embed_l0_fraction",
         "nonzero_params",
         "total_params",
-        "pretrain_loss",
     ]
     assert {
         "model",
@@ -532,9 +779,11 @@ def test_circuits_command_writes_the_tables_and_one_state_dict_per_model(tmp_pat
         "random_necessity_loss",
         "control",
     } <= set(circ)
-    assert set(circ["control"]) == {"none", "random_init", "shuffled"}
+    assert set(circ["control"]) == {"none", "random_init", "shuffled", "nonsense"}
+    assert set(models["train_seed"]) == {0, 1}
     for row in models.itertuples():
-        state = torch.load(out / "weights" / f"{row.model}.pt", weights_only=True)
+        path = out / "weights" / f"{row.model.replace('/', '_')}-s{row.train_seed}.pt"
+        state = torch.load(path, weights_only=True)
         nz = sum(int((v != 0).sum()) for k, v in state.items() if v.dim() == 2 and k != "bigram")
         assert nz == row.nonzero_params
     assert not list(out.rglob("*.tmp"))
@@ -543,75 +792,144 @@ def test_circuits_command_writes_the_tables_and_one_state_dict_per_model(tmp_pat
 # --- verdicts ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "lo,hi,word",
-    [
-        (0.05, 0.5, "smaller"),
-        (0.5, 1.5, "cannot tell"),
-        (1.2, 3.0, "larger"),
-        (0.9, 0.99, "smaller"),
-    ],
-)
-def test_ratio_verdict_crosses_one(lo, hi, word):
-    from ptlab.circuits import verdicts as vd
-
-    summary = pd.DataFrame(
+def _summary(lo, hi, est=None, cells=8, se=0.3):
+    est = math.sqrt(lo * hi) if est is None else est
+    return pd.DataFrame(
         [
             {
                 "model": "s",
-                "task": "all",
-                "ratio": (lo + hi) / 2,
-                "ratio_min": lo,
-                "ratio_max": hi,
-                "seeds": 2,
-                "match": "",
+                "size": "edges",
+                "ratio": est,
+                "low": lo,
+                "high": hi,
+                "log_se": se,
+                "cells": cells,
+                "ratio_trimmed": est,
+                "low_trimmed": lo,
+                "high_trimmed": hi,
+                "outliers": 0,
+                "tasks": 2,
+                "unmatched": 0,
+                "matched": "interpolated",
+                "loss_gap": 0.0,
             }
         ]
     )
-    assert word in vd.ratio_verdict(summary)[1]
-
-
-def _circ(**kw):
-    base = {
-        "model": "s",
-        "task": "quote",
-        "ablation": "mean",
-        "control": "none",
-        "prune_seed": 0,
-        "target_loss": 0.15,
-        "reached": True,
-        "nodes": 10,
-        "edges": 100,
-        "heldout_task_loss": 0.1,
-        "full_task_loss": 0.05,
-        "necessity_loss": 1.0,
-        "random_necessity_loss": 0.2,
-    }
-    return {**base, **kw}
 
 
 @pytest.mark.parametrize(
-    "held,nec,rand,suff_holds,nec_holds",
+    "lo,hi,outcome,words",
     [
-        (0.1, 1.0, 0.2, True, True),
-        (0.2, 1.0, 0.2, False, True),
-        (0.1, 0.6, 0.2, True, False),
-        (0.1, 1.0, 1.2, True, False),
+        (0.04, 0.1, "supported", "smaller"),
+        (1 / 32 + 1e-6, 1 / 8 - 1e-6, "supported", "smaller"),
+        (0.2, 0.5, "contradicted", "smaller"),
+        (0.01, 0.02, "contradicted", "smaller"),
+        (0.05, 0.3, "undetermined", "smallest difference"),
+        (0.5, 1.5, "contradicted", "cannot be told apart"),  # wholly above 1/8
+        (1.2, 3.0, "contradicted", "larger"),
     ],
 )
-def test_validation_table_thresholds(held, nec, rand, suff_holds, nec_holds):
+def test_the_16x_claim_needs_the_interval_inside_a_factor_of_two(lo, hi, outcome, words):
     from ptlab.circuits import verdicts as vd
 
-    circ = pd.DataFrame(
-        [_circ(heldout_task_loss=held, necessity_loss=nec, random_necessity_loss=rand)]
+    o, (zh, en) = vd.ratio_claim(_summary(lo, hi), "s")
+    assert o == outcome and words in en and zh
+    assert "nan" not in en
+    assert "depends strongly" not in en  # the old blanket seed sentence is gone
+
+
+def test_the_16x_claim_is_undetermined_without_a_comparison():
+    from ptlab.circuits import verdicts as vd
+
+    o, (_, en) = vd.ratio_claim(_summary(0.1, 0.2).iloc[0:0], "s")
+    assert o == "undetermined" and "cannot compare" in en
+
+
+def _frontier(claim, loss, edges, cells=8):
+    (ll, lh), (el, eh) = loss, edges
+    return {
+        "claim": claim,
+        "model_a": "a",
+        "model_b": "b",
+        "loss_diff": (ll + lh) / 2,
+        "loss_low": ll,
+        "loss_high": lh,
+        "loss_detectable": 0.05,
+        "edge_ratio": math.sqrt(el * eh),
+        "edge_low": el,
+        "edge_high": eh,
+        "edge_log_se": 0.2,
+        "cells": cells,
+    }
+
+
+@pytest.mark.parametrize(
+    "loss,edges,l0_outcome",
+    [
+        ((0.05, 0.1), (0.3, 0.8), "supported"),
+        ((-0.1, -0.05), (0.3, 0.8), "contradicted"),
+        ((0.05, 0.1), (1.2, 2.0), "contradicted"),
+        ((-0.01, 0.1), (0.3, 0.8), "undetermined"),
+        ((0.05, 0.1), (0.5, 1.5), "undetermined"),
+    ],
+)
+def test_frontier_claims_cross_their_thresholds_and_test_width_when_there_are_two_widths(
+    loss, edges, l0_outcome
+):
+    from ptlab.circuits import verdicts as vd
+
+    width_loss = (-loss[1], -loss[0])  # the width claim wants a lower loss
+    table = pd.DataFrame([_frontier("l0", loss, edges), _frontier("width", width_loss, edges)])
+    claims = vd.frontier_claims(table)
+    assert claims["l0"][0] == l0_outcome
+    assert claims["width"][0] == l0_outcome  # the width pair is tested (the old bug: never)
+    assert "does not test" not in claims["width"][1][1]
+    if l0_outcome == "undetermined":
+        assert "smallest detectable" in claims["l0"][1][1]
+
+
+def test_frontier_claims_say_when_a_pair_is_missing():
+    from ptlab.circuits import verdicts as vd
+
+    claims = vd.frontier_claims(pd.DataFrame([_frontier("l0", (0.05, 0.1), (0.3, 0.8))]))
+    assert claims["width"][0] == "undetermined" and "does not test" in claims["width"][1][1]
+
+
+def _faithful_circ(held, nec, rand, n=8):
+    tasks = ["quote", "bracket"]
+    return pd.DataFrame(
+        [
+            _circ(
+                task=tasks[i % 2],
+                train_seed=(i // 2) % 2,
+                prune_seed=i // 4,
+                heldout_task_loss=held + 0.001 * i,
+                frozen_norm_loss=held + 0.001 * i,
+                necessity_loss=nec,
+                random_necessity_loss=rand,
+            )
+            for i in range(n)
+        ]
     )
-    overlap = pd.DataFrame(
-        {"model": ["s"], "task": ["quote"], "seeds": ["0–1"], "shared_nodes": [5], "jaccard": [0.4]}
-    )
-    t = vd.validation_table(circ, overlap).set_index("check")
-    assert bool(t.loc["sufficiency", "holds"]) == suff_holds
-    assert bool(t.loc["necessity", "holds"]) == nec_holds
-    assert not bool(t.loc["seed_overlap", "holds"])  # Jaccard 0.4 < 0.5
+
+
+@pytest.mark.parametrize(
+    "held,nec,rand,outcome",
+    [
+        (0.08, 1.0, 0.2, "supported"),  # 0.03 above the full model, margin 0.1
+        (0.30, 1.0, 0.2, "contradicted"),  # 0.25 above
+        (0.08, 0.2, 1.0, "contradicted"),  # ablating the circuit hurts less than random
+        (0.08, 0.5, 0.5, "undetermined"),
+    ],
+)
+def test_faithfulness_claim_crosses_the_margin_and_the_random_ablation(held, nec, rand, outcome):
+    from ptlab.circuits import verdicts as vd
+
+    f = vd.faithfulness(_faithful_circ(held, nec, rand), margin=0.1)
+    o, (zh, en) = vd.faithfulness_claim(f)
+    assert o == outcome and "nan" not in en and zh
+    table = vd.validation_table(_faithful_circ(held, nec, rand), pd.DataFrame(), f)
+    assert list(table["check"][:3]) == ["sufficiency", "frozen", "necessity"]
 
 
 @pytest.mark.parametrize("edges,small", [(150, True), (250, False)])
@@ -623,27 +941,56 @@ def test_controls_verdict_says_when_a_control_finds_a_small_circuit(edges, small
             _circ(),
             _circ(control="shuffled", edges=edges),
             _circ(control="random_init", reached=False, edges=np.nan),
+            _circ(control="nonsense", task="nonsense", reached=False, edges=np.nan),
         ]
     )
     zh, en = vd.controls_verdict(circ)
     assert ("can create circuits" in en) == small
-    assert "never reached the target" in en  # the random-init control
-    assert zh and "造出" in zh
+    assert "never reached the target" in en and "nonsense" in en
+    assert ("造出" in zh) == small and "。 " not in zh
 
 
-@pytest.mark.parametrize("acc_long,falls", [(0.85, True), (0.95, False)])
-def test_dilution_verdict_needs_a_drop_of_a_tenth(acc_long, falls):
+@pytest.mark.parametrize(
+    "acc_long,outcome", [(0.85, "supported"), (0.95, "contradicted"), (None, "undetermined")]
+)
+def test_dilution_verdict_needs_a_drop_of_a_tenth(acc_long, outcome):
     from ptlab.circuits import verdicts as vd
 
+    rows = [("m", 1, 0.96), ("m", 8, 0.85 if acc_long is None else acc_long)]
+    rows += [("n", 1, 0.96), ("n", 8, 0.95 if acc_long is None else acc_long)]
     dil = pd.DataFrame(
-        {
-            "model": ["m", "m"],
-            "elements": [1, 8],
-            "accuracy": [0.96, acc_long],
-            "task_loss": [0.1, 0.3],
-        }
+        [
+            {"model": m, "train_seed": 0, "elements": e, "accuracy": a, "task_loss": 0.1}
+            for m, e, a in rows
+        ]
     )
-    assert ("`m`" in vd.dilution_verdict(dil)[1]) == falls
+    o, (_, en) = vd.dilution_verdict(dil)
+    assert o == outcome
+    assert ("`m`" in en) == (outcome != "contradicted")
+
+
+@pytest.mark.parametrize("ratio,outcome", [(0.5, "supported"), (2.0, "contradicted")])
+def test_methods_claim_compares_learned_and_attribution_edges(ratio, outcome):
+    from ptlab.circuits import verdicts as vd
+
+    methods = pd.DataFrame(
+        [
+            {
+                "model": "s",
+                "train_seed": s,
+                "task": t,
+                "prune_seed": 0,
+                "learned_edges": 100 * ratio * (1 + 0.01 * s),
+                "attribution_edges": 100.0,
+                "learned_nodes": 10,
+                "attribution_nodes": 10,
+            }
+            for t in ("quote", "bracket")
+            for s in (0, 1)
+        ]
+    )
+    assert vd.methods_claim(methods)[0] == outcome
+    assert vd.methods_claim(methods.iloc[0:0])[0] == "undetermined"
 
 
 def test_a_kept_node_without_incoming_edges_is_counted_as_a_constant():
@@ -687,24 +1034,6 @@ def test_paper_shape_needs_the_papers_ingredients_in_order(rows, task, has):
         ]
     )
     assert vd.paper_shape(nodes, task) == has
-
-
-def test_frontier_verdict_compares_l0_at_one_width_and_says_width_is_untested():
-    from ptlab.circuits import verdicts as vd
-
-    models = pd.DataFrame(
-        {
-            "model": ["a", "b"],
-            "kind": ["sparse", "sparse"],
-            "d_model": [96, 96],
-            "l0_fraction": [0.125, 0.25],
-            "pretrain_loss": [2.1, 2.0],
-        }
-    )
-    circ = pd.DataFrame([_circ(model="a", edges=100), _circ(model="b", edges=400)])
-    zh, en = vd.frontier_verdict(models, circ)
-    assert "0.100 higher" in en and "100 vs 400" in en and "not tested" in en
-    assert "高 0.100" in zh
 
 
 def test_circuit_words_report_the_parts_and_the_comparison_with_the_paper():

@@ -10,7 +10,7 @@ What the chapter and users call is re-exported here::
 from ptlab.circuits.edges import count_edges, edge_blocks
 from ptlab.circuits.family import CircuitsSpec, ModelSpec, Trained, random_init, train_family
 from ptlab.circuits.model import LOCATIONS, CircuitConfig, CircuitModel, NodeIndex
-from ptlab.circuits.prune import PruneConfig, circuit, learn_scores, node_means
+from ptlab.circuits.prune import PruneConfig, find_circuit, fit_calibration, node_means, rank
 from ptlab.circuits.sparse import Sparsifier, abs_topk, l0_fraction, project_topk
 from ptlab.circuits.study import LABELS, Tables, run, show
 from ptlab.circuits.tasks import TASKS, make_pairs, task_loss, task_set
@@ -29,15 +29,16 @@ __all__ = [
     "Tables",
     "Trained",
     "abs_topk",
-    "circuit",
     "count_edges",
     "edge_blocks",
+    "find_circuit",
     "l0_fraction",
-    "learn_scores",
+    "fit_calibration",
     "make_pairs",
     "node_means",
     "project_topk",
     "random_init",
+    "rank",
     "run",
     "show",
     "task_loss",

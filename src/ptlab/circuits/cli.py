@@ -1,5 +1,6 @@
 """``ptlab circuits``: train (or reuse) the circuits family, prune every solved task, and write
-``models.csv``, ``tasks.csv``, ``circuits.csv`` and one ``state_dict`` file per model to
+``models.csv``, ``tasks.csv``, ``circuits.csv`` and one ``state_dict`` file per model and
+training seed (``weights/<model>-s<seed>.pt``, '/' in a model name written '_') to
 ``--out`` (each file atomically: a temporary name, then a rename). Every input is checked before
 any work starts; a bad one is one line and exit status 2 (``ptlab.values.InputError``).
 Shown in: chapter *circuits* (its "Try" section).
@@ -48,8 +49,8 @@ def write_outputs(out: Path, tables, family) -> list[Path]:
         getattr(tables, name).to_csv(path.with_suffix(".tmp"), index=False)
         os.replace(path.with_suffix(".tmp"), path)
         written.append(path)
-    for name, t in family.items():
-        path = out / "weights" / f"{name}.pt"
+    for (_, seed), t in family.items():
+        path = out / "weights" / f"{t.spec.slug}-s{seed}.pt"
         state = {k: v.cpu() for k, v in t.model.state_dict().items()}
         torch.save(state, path.with_suffix(".tmp"))
         os.replace(path.with_suffix(".tmp"), path)
@@ -69,22 +70,32 @@ def write_outputs(out: Path, tables, family) -> list[Path]:
     help="Trained models are cached in RESULTS_DIR/circuits.",
 )
 @click.option("--out", required=True, help="Directory for the CSV files and the weights.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Training seed.")
+@click.option(
+    "--workers",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Processes for training and pruning (0: one per core).",
+)
 @click.option(
     "--threads", type=int, default=1, show_default=True, help="Torch threads (small models)."
 )
-def circuits(profile, tasks, results_dir, out, seed, threads) -> None:
+def circuits(profile, tasks, results_dir, out, workers, threads) -> None:
     """Weight-sparse vs dense task circuits (Gao et al. 2025) for the chapter *circuits*."""
     spec = check_inputs(profile, tasks, out, results_dir)
     if threads < 1:
         raise InputError(f"--threads must be >= 1, got {threads}")
+    if workers < 0:
+        raise InputError(f"--workers must be >= 0, got {workers}")
     import torch
 
     from ptlab.circuits.family import train_family
     from ptlab.circuits.study import run
+    from ptlab.sweep.runner import default_workers
 
     torch.set_num_threads(threads)
-    family = train_family(spec, seed, Path(results_dir) / "circuits")
-    tables = run(spec, family)
+    workers = workers or default_workers()
+    family = train_family(spec, Path(results_dir) / "circuits", workers=workers, threads=threads)
+    tables = run(spec, family, workers=workers, threads=threads)
     for path in write_outputs(Path(out), tables, family):
         click.echo(path)

@@ -1,5 +1,5 @@
-"""Circuit size as edges between kept nodes: one convention for sparse and dense models (§3.5
-of the brief). Shown in: chapter *circuits*.
+"""Circuit size as edges between kept nodes: one convention for sparse and dense models (Gao et al.
+2025, §3.5). Shown in: chapter *circuits*.
 
 An edge is a nonzero weight, or a residual or q·k link, between two kept nodes of one model:
 

@@ -1,5 +1,5 @@
-"""The small decoder of the circuits study, with its node locations (Gao et al. 2025, §1.1 and
-§3.1 of the brief). Shown in: chapter *circuits*.
+"""The small decoder of the circuits study, with its node locations (Gao et al. 2025,
+https://arxiv.org/abs/2511.13653, §1.1 and §3.1). Shown in: chapter *circuits*.
 
 A GPT-2-like pre-norm decoder with the paper's changes, read top to bottom:
 
@@ -22,13 +22,19 @@ A GPT-2-like pre-norm decoder with the paper's changes, read top to bottom:
 
 ``forward(tokens, head_gates=None, edit=None)`` returns logits [B, T, V]; ``head_gates`` exists
 only because the one training loop passes it, and must be None.
+
+``frozen_norms(model, tokens)`` (a context manager) records every RMSNorm's scale 1/rms at every
+position of ``tokens`` in an unedited forward, then makes the norms use those scales instead of
+their own until it exits: a pruned model run on the same tokens inside it cannot change its
+output through the normaliser (Drori's check; Gao et al. 2025, §4).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -130,6 +136,25 @@ class NodeIndex:
         return {key: flat[sl] for key, sl in self.slices.items()}
 
 
+class CircuitNorm(Norm):
+    """RMSNorm with gain whose scale can be recorded (``record``) or replaced by a recorded one
+    (``frozen`` [B, T, 1]); both are plain attributes, so the state dict is Norm's."""
+
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        self.record: bool = False
+        self.scale: torch.Tensor | None = None  # the recorded 1/rms
+        self.frozen: torch.Tensor | None = None
+
+    def forward(self, s: torch.Tensor) -> torch.Tensor:
+        if self.frozen is not None:
+            return self.weight * (s * self.frozen)
+        inv = torch.rsqrt(s.pow(2).mean(-1, keepdim=True) + self.eps)
+        if self.record:
+            self.scale = inv.detach()
+        return self.weight * (s * inv)
+
+
 class SinkAttention(nn.Module):
     """Causal multi-head attention with one learned sink logit per head (value 0)."""
 
@@ -158,7 +183,7 @@ class CircuitBlock(nn.Module):
     def __init__(self, cfg: CircuitConfig, layer: int):
         super().__init__()
         self.layer, self.afrac = layer, cfg.afrac
-        self.ln_1, self.ln_2 = Norm(cfg), Norm(cfg)
+        self.ln_1, self.ln_2 = CircuitNorm(cfg), CircuitNorm(cfg)
         self.attn = SinkAttention(cfg)
         self.c_fc = nn.Linear(cfg.d_model, cfg.d_mlp)
         self.c_proj = nn.Linear(cfg.d_mlp, cfg.d_model)
@@ -189,7 +214,7 @@ class CircuitModel(nn.Module):
         self.wte = nn.Embedding(V, d)
         self.wpe = nn.Embedding(cfg.seq_len, d) if cfg.pos_embed else None
         self.blocks = nn.ModuleList(CircuitBlock(cfg, i) for i in range(cfg.n_layers))
-        self.ln_f = Norm(cfg)
+        self.ln_f = CircuitNorm(cfg)
         self.lm_head = nn.Linear(d, V, bias=False)
         self.bigram = nn.Parameter(torch.rand(V, V) * 0.02)
         self.bigram._no_weight_decay = True
@@ -219,7 +244,11 @@ class CircuitModel(nn.Module):
                 out[name] = ("hidden", 0 if "c_proj" in name else 1)
         return out
 
-    def forward(self, tokens, head_gates=None, edit: Edit | None = None) -> torch.Tensor:
+    def forward(
+        self, tokens, head_gates=None, edit: Edit | None = None, positions=None
+    ) -> torch.Tensor:
+        """Logits [B, T, V]; with ``positions`` [B] only each row's logits there, [B, V] (the
+        task loss reads one position per prompt: the norm and unembedding run on those)."""
         if head_gates is not None:
             raise ValueError("the circuits model has no head gates; use edit= for node masks")
         T = tokens.shape[1]
@@ -230,7 +259,28 @@ class CircuitModel(nn.Module):
             s = s + self.wpe.weight[:T]
         for block in self.blocks:
             s = block(s, edit)
+        if positions is not None:
+            rows = torch.arange(len(positions), device=s.device)
+            s, tokens = s[rows, positions], tokens[rows, positions]  # [B, d], [B]
         return self.lm_head(self.ln_f(s)) + self.bigram[tokens]
+
+
+@contextmanager
+def frozen_norms(model: CircuitModel, tokens: torch.Tensor, positions=None) -> Iterator[None]:
+    """Inside: every norm of ``model`` uses the scales of an unedited forward on ``tokens`` (and
+    ``positions``, which the forwards inside must pass too)."""
+    norms = [m for m in model.modules() if isinstance(m, CircuitNorm)]
+    try:
+        for n in norms:
+            n.record = True
+        with torch.no_grad():
+            model(tokens, positions=positions)
+        for n in norms:
+            n.record, n.frozen, n.scale = False, n.scale, None
+        yield
+    finally:
+        for n in norms:
+            n.record, n.frozen, n.scale = False, None, None
 
 
 def matrices(model: CircuitModel) -> dict[str, torch.Tensor]:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import torch
 
-FLOOR = 4  # nonzero weights every neuron / channel keeps (Gao et al.'s j)
+FLOOR = 4  # nonzero weights every neuron / channel keeps (Gao et al.'s j; a spec may lower it)
 DENSE_UNTIL, ANNEAL_END = 0.01, 0.50  # fractions of training: dense, then linear to the target
 
 
@@ -102,6 +102,7 @@ class Sparsifier:
     l0: float  # target fraction of the hidden matrices
     embed_l0: float  # target fraction of the embeddings and biases
     targets: dict[str, tuple[str, int | None]]
+    floor: int = FLOOR  # weights every unit of a hidden matrix keeps (the paper's j)
 
     def fractions(self, step: int) -> dict[str, float]:
         return {
@@ -119,5 +120,5 @@ class Sparsifier:
         params = dict(model.named_parameters())
         for name, (group, axis) in self.targets.items():
             p = params[name]
-            floor = FLOOR if axis is not None else 0
+            floor = self.floor if axis is not None else 0
             project_topk(p, k_for(tuple(p.shape), frac[group], floor, axis), floor, axis)

@@ -1,4 +1,4 @@
-"""Byte-level Python contrast-pair tasks (Gao et al. 2025, §2 of the brief), their splits, the
+"""Byte-level Python contrast-pair tasks (Gao et al. 2025, §2), their splits, the
 pretraining mixture that contains their patterns, and the task loss. Shown in: chapter
 *circuits*.
 
@@ -264,6 +264,22 @@ TASKS: dict[str, Callable[[np.random.Generator, str], Pair]] = {
 TASKS_VERSION = 2  # bump when a generator changes: it is part of every cached model's key
 
 
+def nonsense(rng, split) -> Pair:
+    """The nonsense control: two unrelated random statements ending in the same byte, answered
+    ``0`` and ``1``. No cause links a prompt to its answer, so a model can only memorise the
+    pairs; it is not a task of the pretraining mixture (not in ``TASKS``)."""
+
+    def statement() -> str:
+        extra = rng.choice(FILLER, int(rng.integers(0, 3)))
+        return f"{ident(rng, split)} = {words(rng)!r}" + "".join(f"; {x}" for x in extra)
+
+    a, b = statement(), statement()
+    return Pair(f"{a} #".encode(), f"{b} #".encode(), b"0\n", b"1\n")
+
+
+CONTROL_TASKS: dict[str, Callable[[np.random.Generator, str], Pair]] = {"nonsense": nonsense}
+
+
 def check_tasks(names) -> tuple[str, ...]:
     """The names as a tuple; ValueError naming the allowed tasks on an unknown one."""
     names = tuple(names)
@@ -283,9 +299,10 @@ def make_pairs(
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; allowed: {', '.join(SPLITS)}")
     rng = np.random.default_rng([seed, zlib.crc32(task.encode()), SPLITS.index(split)])
+    make = TASKS[task] if task in TASKS else CONTROL_TASKS[task]
     out: list[Pair] = []
     for _ in range(100 * n + 100):
-        p = TASKS[task](rng, split, **kw)
+        p = make(rng, split, **kw)
         if max(len(p.prompt_a), len(p.prompt_b)) <= max_len:
             out.append(p)
             if len(out) == n:
@@ -298,33 +315,31 @@ class TaskSet:
     """Prompts of one task as tensors: 2 rows per pair (a then b), BOS + bytes, PAD on the right.
 
     ``last`` is each row's last prompt position, ``correct``/``alt`` its answer byte and the
-    other member's, ``pair`` the pair index."""
+    other member's, ``pair`` the pair index, ``first`` whether the row's correct answer is its
+    pair's *a* answer (rows 2i; after ``shuffled_labels`` any row): the sign of the calibration's
+    shift (``prune.fit_calibration``)."""
 
     tokens: torch.Tensor  # [N, L]
     last: torch.Tensor  # [N]
     correct: torch.Tensor  # [N]
     alt: torch.Tensor  # [N]
     pair: torch.Tensor  # [N]
+    first: torch.Tensor  # [N] bool
 
     def __len__(self) -> int:
         return len(self.last)
 
     def to(self, device) -> TaskSet:
-        return TaskSet(
-            *(t.to(device) for t in (self.tokens, self.last, self.correct, self.alt, self.pair))
-        )
+        return TaskSet(*(t.to(device) for t in self._fields()))
+
+    def _fields(self) -> tuple[torch.Tensor, ...]:
+        return (self.tokens, self.last, self.correct, self.alt, self.pair, self.first)
 
     def subset(self, rows) -> TaskSet:
         """The given rows, trimmed to their longest prompt."""
         rows = torch.as_tensor(rows, device=self.last.device)
         width = int(self.last[rows].max()) + 1
-        return TaskSet(
-            self.tokens[rows, :width],
-            self.last[rows],
-            self.correct[rows],
-            self.alt[rows],
-            self.pair[rows],
-        )
+        return TaskSet(self.tokens[rows, :width], *(t[rows] for t in self._fields()[1:]))
 
 
 def task_set(pairs: list[Pair]) -> TaskSet:
@@ -342,7 +357,8 @@ def task_set(pairs: list[Pair]) -> TaskSet:
         tokens[i, 1 : 1 + len(x)] = torch.tensor(list(x))
     last = torch.tensor([len(x) for x in prompts])
     pair = torch.arange(len(pairs)).repeat_interleave(2)
-    return TaskSet(tokens, last, torch.tensor(correct), torch.tensor(alt), pair)
+    first = torch.arange(len(prompts)) % 2 == 0
+    return TaskSet(tokens, last, torch.tensor(correct), torch.tensor(alt), pair, first)
 
 
 def shuffled_labels(ts: TaskSet, seed: int) -> TaskSet:
@@ -355,7 +371,7 @@ def shuffled_labels(ts: TaskSet, seed: int) -> TaskSet:
     label_a = even[torch.randperm(len(ts), generator=g).to(even.device)]
     correct = torch.where(label_a, a_byte, b_byte)
     alt = torch.where(label_a, b_byte, a_byte)
-    return TaskSet(ts.tokens, ts.last, correct, alt, ts.pair)
+    return TaskSet(ts.tokens, ts.last, correct, alt, ts.pair, label_a)
 
 
 def answer_logits(logits: torch.Tensor, ts: TaskSet) -> torch.Tensor:
@@ -373,9 +389,44 @@ def task_losses(logits: torch.Tensor, ts: TaskSet) -> torch.Tensor:
     return F.cross_entropy(two, zeros, reduction="none")
 
 
+def answers(model, ts: TaskSet, edit=None, chunk: int | None = 32) -> torch.Tensor:
+    """[N, 2]: (correct, alt) logits at each row's last prompt position, computing the norm and
+    unembedding there only. Rows run in chunks of ``chunk`` sorted by length, each trimmed to
+    its longest prompt (``None``: one pass in row order, e.g. when an edit pairs rows)."""
+    rows = torch.arange(len(ts), device=ts.last.device)
+    if chunk is None or len(ts) <= chunk:
+        order = [rows]
+    else:
+        order = list(torch.argsort(ts.last).split(chunk))
+    out = []
+    for idx in order:
+        sub = ts if len(order) == 1 else ts.subset(idx)
+        last = model(sub.tokens[:, : int(sub.last.max()) + 1], edit=edit, positions=sub.last)
+        out.append(
+            torch.stack(
+                [
+                    last.gather(1, sub.correct[:, None])[:, 0],
+                    last.gather(1, sub.alt[:, None])[:, 0],
+                ],
+                dim=1,
+            )
+        )
+    if len(order) == 1:
+        return out[0]
+    two = torch.empty(len(ts), 2, dtype=out[0].dtype, device=out[0].device)
+    two[torch.cat(order)] = torch.cat(out)
+    return two
+
+
+def two_way_losses(two: torch.Tensor) -> torch.Tensor:
+    """Per row −log p(correct | {correct, alt}) from [N, 2] (correct, alt) logits."""
+    zeros = torch.zeros(len(two), dtype=torch.long, device=two.device)
+    return F.cross_entropy(two, zeros, reduction="none")
+
+
 def task_loss(model, ts: TaskSet, edit=None) -> torch.Tensor:
     """The task loss of ``model`` (with ``edit`` at its node locations): mean two-way CE."""
-    return task_losses(model(ts.tokens, edit=edit), ts).mean()
+    return two_way_losses(answers(model, ts, edit)).mean()
 
 
 # --- the pretraining mixture ---------------------------------------------------------------
@@ -399,9 +450,10 @@ POOL_BYTES = 2_000_000  # generated documents beyond this are repeats of the poo
 
 
 @lru_cache(maxsize=2)
-def pretraining_stream(mix_fraction: float, seed: int = 0) -> np.ndarray:
-    """The stdlib train split with generated documents worth ``mix_fraction`` of its bytes,
-    files and documents shuffled together (BOS before each), as one int16 token stream. The
+def pretraining_stream(mix_fraction: float, seed: int = 0, tasks=tuple(TASKS)) -> np.ndarray:
+    """The stdlib train split with generated documents of ``tasks`` worth ``mix_fraction`` of
+    its bytes, files and documents shuffled together (BOS before each), as one int16 token
+    stream. The
     documents are a pool of at most ``POOL_BYTES`` repeated as often as the fraction needs
     (a short run reads each window about once, so repeats cost nothing but generation time)."""
     corpus = data.load_corpus()
@@ -409,7 +461,7 @@ def pretraining_stream(mix_fraction: float, seed: int = 0) -> np.ndarray:
     target = mix_fraction * sum(len(f) for f in files)
     pool: list[bytes] = []
     while sum(len(d) for d in pool) < min(target, POOL_BYTES):
-        pool += documents(2000, seed + len(pool))
+        pool += documents(2000, seed + len(pool), tuple(tasks))
     reps = max(1, round(target / max(sum(len(d) for d in pool), 1))) if target > 0 else 0
     chunks = files + pool * reps
     order = np.random.default_rng([seed, 0xB17E]).permutation(len(chunks))
