@@ -137,12 +137,12 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             eval_batches=8,
             eval_batch_size=32,
         ),
+        "models": dict(seeds=3),  # the two ends, 3 seeds each: a seed sd to set the gap against
         # 4 layers x 4 heads (N = 16: exact Shapley is 2^16 forwards); equal token budgets,
         # Dream's 300 adaptation steps start from the AR run at step 300; 3 seeds of the three
         # members fit the chapter's 20 minutes (README, "Performance")
         # band_layers: a deeper AR model (6 x 4 heads, N = 24) only for the layer-band strategy,
         # whose depth thirds are {0, 1} / {2, 3} / {4, 5} (at 4 layers they are single layers)
-        "models": dict(seeds=3),  # the two ends, 3 seeds each: a seed sd to set the gap against
         "attribution": dict(
             model=dict(n_layers=4),
             train={},
@@ -203,9 +203,9 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             eval_batches=32,
             eval_batch_size=64,
         ),
-        # the attribution chapter's M model (6 layers x 8 heads, d 128, N = 48): depth thirds of 2 layers make
-        # the layer bands meaningful; equal budgets, Dream adapting for the last 2500 steps
         "models": dict(seeds=5),
+        # the attribution chapter's M model (6 layers x 8 heads, d 128, N = 48): depth thirds of
+        # 2 layers make the layer bands meaningful; equal budgets, Dream adapting the last 2500
         "attribution": dict(
             model=dict(d_model=128, n_layers=6, n_heads=8, seq_len=128),
             train={},
