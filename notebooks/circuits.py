@@ -71,11 +71,10 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from myst_nb import glue
 
 from ptlab.book.claims import Claim, record_claims
 from ptlab.book.glue import glue_text, glue_value, save_table
-from ptlab.book.plotting import setup_figures
+from ptlab.book.plotting import glue_figure, setup_figures
 from ptlab.circuits import CircuitsSpec, plots, run, show, train_family
 from ptlab.circuits import verdicts as vd
 from ptlab.circuits.edges import constant_nodes
@@ -362,24 +361,25 @@ glue_text("ratio_en", en_)
 ratio_outcome, (zh_, en_) = vd.ratio_claim(S, headline)
 glue_text("ratio_verdict_zh", zh_)
 glue_text("ratio_verdict_en", en_)
+glue_text("headline_zh", zh_)  # the landing page's line for this chapter
+glue_text("headline_en", en_)
 zh_, en_ = vd.paper_sizes(circ, headline)
 glue_text("paper_sizes_zh", zh_)
 glue_text("paper_sizes_en", en_)
 band = (vd.PAPER_RATIO / vd.PAPER_BAND, vd.PAPER_RATIO * vd.PAPER_BAND)
-fig, axes = plt.subplots(1, 2, figsize=(10, 0.9 + 0.7 * max(1, S["model"].nunique())))
+fig, axes = plt.subplots(1, 2, figsize=(7.2, 0.9 + 0.7 * max(1, S["model"].nunique())))
 for ax, size in zip(axes, ("edges", "nodes"), strict=True):
     plots.ratios(ax, S, size, band)
 axes[1].set_yticklabels([])
 handles, labels = axes[0].get_legend_handles_labels()
 fig.legend(handles, labels, loc="upper center", ncol=3, fontsize=9, bbox_to_anchor=(0.5, 0.0))
 fig.tight_layout()
-glue("fig_ratios", fig, display=False)
-plt.close(fig)
+glue_figure("fig_ratios", fig)
 pts = main.merge(M[["model", "train_seed", "kind", "pretrain_loss"]], on=["model", "train_seed"])
 shown = sorted(pts["task"].unique()) or ["—"]
 ncol = min(3, len(shown))
 nrow = int(np.ceil(len(shown) / ncol))
-fig, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol, 3.2 * nrow), squeeze=False)
+fig, axes = plt.subplots(nrow, ncol, figsize=(2.4 * ncol, 2.6 * nrow), squeeze=False)
 for ax, task in zip(axes.flat, shown, strict=False):
     plots.frontier(ax, pts[pts["task"] == task], task)
 for ax in list(axes.flat)[len(shown) :]:
@@ -387,8 +387,7 @@ for ax in list(axes.flat)[len(shown) :]:
 handles, labels = axes[0][0].get_legend_handles_labels()
 fig.legend(handles, labels, loc="upper center", ncol=2, fontsize=9, bbox_to_anchor=(0.5, 0.0))
 fig.tight_layout()
-glue("fig_frontier", fig, display=False)
-plt.close(fig)
+glue_figure("fig_frontier", fig)
 
 # %% tags=["hide-input"]
 shown_ratios = S.assign(
@@ -528,12 +527,11 @@ for task in ("quote", "bracket"):
     words_zh.append(f"- {zh_}")
     words_en.append(f"- {en_}")
     drawn.append((task, best["model"], int(best["train_seed"]), model, keep))
-fig, axes = plt.subplots(len(drawn) or 1, 1, figsize=(11, 3.2 * max(1, len(drawn))), squeeze=False)
+fig, axes = plt.subplots(len(drawn) or 1, 1, figsize=(7.2, 3.2 * max(1, len(drawn))), squeeze=False)
 for ax, (task, name, s, model, keep) in zip(axes[:, 0], drawn, strict=False):
     plots.draw_circuit(ax, model, keep, f"{task}: {name} (seed {s})")
 fig.tight_layout()
-glue("fig_circuits", fig, display=False)
-plt.close(fig)
+glue_figure("fig_circuits", fig)
 glue_text("words_zh", "\n".join(words_zh))
 glue_text("words_en", "\n".join(words_en))
 save_table(T.intervention, "circuits", "intervention")
@@ -692,8 +690,7 @@ ax.set(
 )
 ax.legend(fontsize=9, loc="center left", bbox_to_anchor=(1.02, 0.5))
 fig.tight_layout()
-glue("fig_dilution", fig, display=False)
-plt.close(fig)
+glue_figure("fig_dilution", fig)
 
 # %% [markdown] tags=["lang-zh"]
 # (circuits-dilution-zh)=
