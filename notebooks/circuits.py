@@ -58,9 +58,9 @@
 profile = "quick"  # smoke, quick or full (ptlab.profiles, section circuits)
 results_dir = "results"  # trained models are cached in RESULTS_DIR/circuits
 # 0 or empty keeps the value from the profile
-tasks = ""  # comma-separated task names
-target = 0.0  # target task loss of a circuit (nats, calibrated)
-prune_steps = 0  # mask-learning steps per k_coef of the grid
+tasks: str | None = None  # comma-separated task names (None: the profile's)
+target: float | None = None  # target task loss of a circuit (nats, calibrated; None: profile's)
+prune_steps: int | None = None  # mask-learning steps per k_coef of the grid (None: profile's)
 workers = 0  # processes for training and pruning (0: one per core, 1 on a GPU)
 threads = 1  # torch threads per process (the models are small: one thread is the fastest here)
 
@@ -98,9 +98,9 @@ t_start = time.time()
 # %% tags=["remove-cell"]
 spec = CircuitsSpec.from_profile(
     profile,
-    tasks=tuple(t for t in tasks.split(",") if t) or None,
-    target=target or None,
-    prune_steps=prune_steps or None,
+    tasks=tuple(t for t in tasks.split(",") if t) if tasks else None,
+    target=target,
+    prune_steps=prune_steps,
 )
 family = train_family(spec, Path(results_dir) / "circuits", workers=workers, threads=threads)
 t_trained = time.time()

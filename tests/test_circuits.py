@@ -1066,3 +1066,18 @@ def test_circuit_words_report_the_parts_and_the_comparison_with_the_paper():
     assert "5 个节点、4 条边" in zh and "本电路有" in zh
     zh, en = vd.circuit_words(nodes[nodes["layer"] == 0], "quote", "m", edges=1, constant=0)
     assert "lacks" in en and "本电路没有" in zh
+
+
+def test_spec_overrides_follow_one_rule():
+    from ptlab.circuits.family import CircuitsSpec
+    from ptlab.models.config import ConfigError
+
+    base = CircuitsSpec.from_profile("smoke")
+    same = CircuitsSpec.from_profile("smoke", target=None, prune_steps=None, tasks=None)
+    assert same == base  # None keeps the profile's value
+    s = CircuitsSpec.from_profile("smoke", prune_steps=7, train_steps=11, d_mlp_mult=None)
+    assert s.prune.steps == 7 and s.train.steps == 11
+    with pytest.raises(ConfigError, match="field of train and prune; write train_steps or"):
+        CircuitsSpec.from_profile("smoke", steps=5)
+    with pytest.raises(ConfigError, match="unknown circuits parameter 'bogus'"):
+        CircuitsSpec.from_profile("smoke", bogus=1)

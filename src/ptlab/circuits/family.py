@@ -111,10 +111,11 @@ class CircuitsSpec:
 
     @classmethod
     def from_profile(cls, profile: str = "quick", **overrides: Any) -> CircuitsSpec:
-        """The profile's ``circuits`` section; ``overrides`` name fields of this spec, of
-        CircuitConfig, TrainConfig or PruneConfig (first match in that order; ``prune_<field>``
-        names a PruneConfig field, e.g. ``prune_steps``), or ``tasks``; None keeps the
-        profile's."""
+        """The profile's ``circuits`` section with ``overrides``, one rule for all of them:
+        None keeps the profile's value; a name is a field of this spec (or ``tasks``) or of
+        CircuitConfig, TrainConfig or PruneConfig, written ``model_<field>``,
+        ``train_<field>`` or ``prune_<field>`` or bare when only one of them has it (``steps``
+        is in two, so ``train_steps`` / ``prune_steps``)."""
         sec = study_section(profile, "circuits")
         given = {k: v for k, v in overrides.items() if v is not None}
         parts: dict[str, dict] = {
@@ -126,16 +127,22 @@ class CircuitsSpec:
         own.setdefault("tasks", tuple(TASKS))
         classes = {"model": CircuitConfig, "train": TrainConfig, "prune": PruneConfig}
         for key, value in given.items():
-            if key.startswith("prune_") and key[6:] in PruneConfig.__dataclass_fields__:
-                parts["prune"][key[6:]] = value
-                continue
-            where = [p for p, c in classes.items() if key in c.__dataclass_fields__]
             if key in own:
                 own[key] = value
-            elif where:
-                parts[where[0]][key] = value
-            else:
+                continue
+            part, _, field = key.partition("_")
+            if part in classes and field in classes[part].__dataclass_fields__:
+                parts[part][field] = value
+                continue
+            where = [p for p, c in classes.items() if key in c.__dataclass_fields__]
+            if len(where) > 1:
+                raise ConfigError(
+                    f"circuits parameter {key!r} is a field of {' and '.join(where)}; write "
+                    + " or ".join(f"{p}_{key}" for p in where)
+                )
+            if not where:
                 raise ConfigError(f"unknown circuits parameter {key!r}")
+            parts[where[0]][key] = value
         try:
             tasks = check_tasks(own.pop("tasks"))
         except ValueError as e:
