@@ -378,12 +378,6 @@ STABLE = ("每个种子的 ρ 都不低于 0.9", "every seed's ρ is at least 0.
             3,
             "最低的 ρ 为 0.8",
             "the lowest ρ is 0.8",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="noise_verdict prints the lowest ρ with 2 decimals: a ρ in [0.895, 0.9) "
-                "reads 'the lowest ρ is 0.90: the ranking still moves', against the stated "
-                "rule 'at least 0.9 is stable'",
-            ),
             id="just-below-0.9-reads-as-0.90",
         ),
     ],
@@ -450,11 +444,6 @@ def test_exact_verdict_reports_the_first_and_last_permutation_counts(models, zh_
         assert part in en
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="exact_verdict always says the sampled-Shapley error 'falls from … to …' (降到), "
-    "even when the error with more permutations is larger",
-)
 def test_exact_verdict_does_not_call_a_rising_error_a_fall():
     zh, en = av.exact_verdict(_exact({"llada": ([(8, 0.10), (80, 0.20)], (0.85, 0.30))}))
     assert "from 10% with 8 permutations to 20% with 80" in en
@@ -627,11 +616,6 @@ DROPPED = dict(reached=False, control="shuffled", ablation="zero", method="attri
             "s",
             "median of 20 edges (10–30)",
             "中位数为 20（10–30）",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="paper_sizes formats a missing dense median as 'nan' ('the dense "
-                "models' median is nan') when no dense circuit reached its target",
-            ),
             id="no-dense-circuit",
         ),
     ],

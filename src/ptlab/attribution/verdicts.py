@@ -11,6 +11,8 @@ once, across models, as a Chinese paper would.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -265,9 +267,10 @@ def noise_verdict(noise: pd.DataFrame) -> tuple[str, str]:
             "every seed's ρ is at least 0.9: the ranking is stable under the noise draw.",
         )
     else:
+        shown = f"{math.floor(lo * 100) / 100:.2f}"  # rounded down: 0.897 is not shown as 0.90
         tail = (
-            f"最低的 ρ 为 {lo:.2f}，排序仍受掩码噪声影响。",
-            f"the lowest ρ is {lo:.2f}: the ranking still moves with the masking noise.",
+            f"最低的 ρ 为 {shown}，排序仍受掩码噪声影响。",
+            f"the lowest ρ is {shown}: the ranking still moves with the masking noise.",
         )
     return (
         f"{n} 个训练种子上，{zh}；{tail[0]}",
@@ -283,13 +286,15 @@ def exact_verdict(exact: pd.DataFrame) -> tuple[str, str]:
         shap = [e for e in g.index if e.startswith("shapley_")]
         first, last = shap[0], shap[-1]
         n0, n1 = first.split("_")[1], last.split("_")[1]
+        e0, e1 = g.loc[first, "rel_error"], g.loc[last, "rel_error"]
+        way_zh, way_en = ("降到", "falls") if e1 < e0 else ("变为", "goes")
         zh.append(
             f"{_name(o)} 上，采样 Shapley 的相对误差从 {n0} 个排列时的 {g.loc[first, 'rel_error']:.0%} "
-            f"降到 {n1} 个排列时的 {g.loc[last, 'rel_error']:.0%}，IG 与精确 Shapley 的秩相关为 "
+            f"{way_zh} {n1} 个排列时的 {g.loc[last, 'rel_error']:.0%}，IG 与精确 Shapley 的秩相关为 "
             f"{g.loc['ig', 'rho_vs_exact']:.2f}、相对差距 {g.loc['ig', 'rel_error']:.0%}"
         )
         en.append(
-            f"on {_name(o)} the relative error of sampled Shapley falls from "
+            f"on {_name(o)} the relative error of sampled Shapley {way_en} from "
             f"{g.loc[first, 'rel_error']:.0%} with {n0} permutations to "
             f"{g.loc[last, 'rel_error']:.0%} with {n1}, and IG has ρ = "
             f"{g.loc['ig', 'rho_vs_exact']:.2f} with the exact values and a relative "

@@ -201,14 +201,18 @@ def paper_sizes(circ: pd.DataFrame, headline: str | None) -> Pair:
     if sp.empty:
         return ("没有可比较的电路。", "No circuits to compare.")
     lo, hi = PAPER_AUTO_EDGES
-    q, d = (sp.median(), sp.min(), sp.max()), (de.median() if len(de) else float("nan"))
+    q = (sp.median(), sp.min(), sp.max())
+    d_zh, d_en = (
+        (f"稠密模型的中位数为 {de.median():.0f}", f"the dense models' median is {de.median():.0f}")
+        if len(de)
+        else ("没有稠密模型的电路达到目标", "no dense circuit reached its target")
+    )
     qe, ke = PAPER_HAND["quote"][1], PAPER_HAND["bracket"][1]
     return (
-        f"`{headline}` 的电路边数中位数为 {q[0]:.0f}（{q[1]:.0f}–{q[2]:.0f}），稠密模型的中位数为 "
-        f"{d:.0f}。论文自动剪枝得到的电路有 {lo:.0f}–{hi:.0f} 条边，它画出的引号与括号电路"
+        f"`{headline}` 的电路边数中位数为 {q[0]:.0f}（{q[1]:.0f}–{q[2]:.0f}），{d_zh}。论文自动剪枝得到的电路有 {lo:.0f}–{hi:.0f} 条边，它画出的引号与括号电路"
         f"（{qe} 与 {ke} 条边）是再经人工清理之后的结果，应与前者比较。",
         f"The circuits of `{headline}` have a median of {q[0]:.0f} edges ({q[1]:.0f}–"
-        f"{q[2]:.0f}); the dense models' median is {d:.0f}. The paper's automatically pruned "
+        f"{q[2]:.0f}); {d_en}. The paper's automatically pruned "
         f"circuits have {lo:.0f}–{hi:.0f} edges; its drawn quote and bracket circuits ({qe} and "
         f"{ke} edges) were cleaned by hand afterwards, so the former are the comparison.",
     )
