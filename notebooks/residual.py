@@ -539,7 +539,7 @@ glue_value("base_params", int(screen.set_index("variant").loc["baseline", "n_par
 # “更慢”以比显式注意力基线慢 10% 为界。每条结论用训练了其全部变体的最深一层实验判定（确认实验优先）。
 # 完整比较表：{download}`comparisons.csv <../generated/data/residual/comparisons.csv>`。
 #
-# {glue:md}`claims_zh`
+# {glue:md}`claim_lines_zh`
 #
 # **实验 3**（笔记未下结论，这里报告测量结果，不计入判定）：{glue:md}`exp3_zh`
 
@@ -557,7 +557,7 @@ glue_value("base_params", int(screen.set_index("variant").loc["baseline", "n_par
 # its variants (the confirmation first). Every comparison:
 # {download}`comparisons.csv <../generated/data/residual/comparisons.csv>`.
 #
-# {glue:md}`claims_en`
+# {glue:md}`claim_lines_en`
 #
 # **Experiment 3** (the note leaves it open; reported as measured, not scored): {glue:md}`exp3_en`
 
@@ -568,8 +568,8 @@ decisions = res.decide_all(
 table_claims = res.claims_table(decisions)
 save_table(res.comparisons_table(decisions), "residual", "comparisons")
 zh, en = res.claim_lines(decisions)
-glue_text("claims_zh", zh)
-glue_text("claims_en", en)
+glue_text("claim_lines_zh", zh)
+glue_text("claim_lines_en", en)
 glue_value("margin", settings.margin)
 zh, en = res.experiment3_answer(res.experiment3(screen_runs))
 glue_text("exp3_zh", zh)
