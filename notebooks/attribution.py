@@ -738,14 +738,16 @@ for j, o in enumerate(MEMBERS):
 fig.tight_layout()
 glue_figure("fig_patterns", fig)
 show(
-    patterns.assign(head=[f"L{r.layer}H{r.head_in_layer}" for r in patterns.itertuples()])[
+    patterns.assign(
+        head=[f"L{r.layer}H{r.head_in_layer}" for r in patterns.itertuples()],
+        to_adjacent=patterns["to_previous"] + patterns["to_next"],  # what the pattern rule reads
+    )[
         [
             "model",
             "role",
             "head",
             "ig",
-            "to_previous",
-            "to_next",
+            "to_adjacent",
             "to_self",
             "to_first",
             "mean_distance",

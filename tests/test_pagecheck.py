@@ -39,9 +39,16 @@ def test_a_clean_page_has_no_problems():
         ),
         ('<img src="a.png" alt="../_build/jupyter_execute/fig.png">', "image without descriptive"),
         ('<img src="a.png">', "image without descriptive"),
+        ('<img src="a.png" alt="_images/0f3a.png">', "image without descriptive"),
     ],
 )
 def test_each_kind_of_defect_is_found(fragment, problem):
     html = CLEAN.replace("</main>", fragment + "</main>")
     found = check_page(html)
     assert any(problem in p for p in found), found
+
+
+def test_a_slash_inside_a_sentence_is_a_description_not_a_path():
+    for alt in ("Loss with each switch on/off, one panel per switch", "边数比（稀疏/稠密）及其区间"):
+        html = CLEAN.replace("</main>", f'<img src="a.png" alt="{alt}"></main>')
+        assert check_page(html) == []

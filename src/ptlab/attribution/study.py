@@ -732,6 +732,7 @@ LABELS = {
     "head_in_layer": "层内序号 · head in layer",
     "ig": "IG",
     "to_previous": "前一位置 · to previous",
+    "to_adjacent": "相邻两个位置 · to neighbours",
     "to_next": "后一位置 · to next",
     "to_self": "自身 · to self",
     "to_first": "位置 0 · to position 0",

@@ -21,7 +21,8 @@ RAW_ROLE = re.compile(r"\{(ref|glue|glue:text|glue:md|download|numref|doc|math)\
 RAW_MATH = re.compile(r"(?<![\\$])\$[^$\s][^$\n]{0,200}?(?<!\s)\$(?!\$)")
 NAN = re.compile(r"(?<![\w.])(nan|NaN)(?![\w])")
 READ_TAGS = ["p", "li", "td", "th", "h1", "h2", "h3", "h4", "dt", "dd", "figcaption"]
-IMAGE_ALT_PATH = re.compile(r"(\.(png|svg|jpg|jpeg)$)|(^_images/)|(/)")
+# a file path, not a description ("on/off" or "稀疏/稠密" in a sentence is fine)
+IMAGE_ALT_PATH = re.compile(r"(\.(png|svg|jpe?g)$)|(^(\.\./)?_images/)|(^\S*/\S*$)")
 
 
 def _reader_text(soup) -> list[tuple[str, str]]:
