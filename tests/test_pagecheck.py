@@ -49,6 +49,7 @@ def test_each_kind_of_defect_is_found(fragment, problem):
 
 
 def test_a_slash_inside_a_sentence_is_a_description_not_a_path():
-    for alt in ("Loss with each switch on/off, one panel per switch", "边数比（稀疏/稠密）及其区间"):
+    alts = ("Loss with each switch on/off, one panel per switch", "边数比（稀疏/稠密）及其区间")
+    for alt in alts:
         html = CLEAN.replace("</main>", f'<img src="a.png" alt="{alt}"></main>')
         assert check_page(html) == []

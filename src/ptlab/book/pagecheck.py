@@ -22,7 +22,9 @@ RAW_MATH = re.compile(r"(?<![\\$])\$[^$\s][^$\n]{0,200}?(?<!\s)\$(?!\$)")
 NAN = re.compile(r"(?<![\w.])(nan|NaN)(?![\w])")
 READ_TAGS = ["p", "li", "td", "th", "h1", "h2", "h3", "h4", "dt", "dd", "figcaption"]
 # a file path, not a description ("on/off" or "稀疏/稠密" in a sentence is fine)
-IMAGE_ALT_PATH = re.compile(r"(\.(png|svg|jpe?g)$)|(^(\.\./)?_images/)|(^\S*/\S*$)")
+IMAGE_ALT_PATH = re.compile(
+    r"(\.(png|svg|jpe?g)$)|(^(\.\./)?_images/)|(^[\w.\-]*(/[\w.\-]+)+$)", re.ASCII
+)
 
 
 def _reader_text(soup) -> list[tuple[str, str]]:
