@@ -233,6 +233,9 @@ def run_chapter(
                 language="python",
                 cwd=str(book.root),
                 progress_bar=False,
+                # the kernel's own start-up banner ("running over TCP without encryption": a
+                # local kernel on loopback) is noise on the console; its errors still show
+                extra_arguments=["--IPKernelApp.log_level=ERROR"],
             )
     except pm.PapermillExecutionError as e:
         failed = book.generated / f"{ch.name}.failed.ipynb"
