@@ -97,6 +97,12 @@ def summary(claims: list[Claim], lang: str) -> str:
     return " · ".join(parts)
 
 
+def _unbroken(text: str) -> str:
+    """Chinese text joined by WORD JOINER (U+2060): a browser may break a Chinese line between
+    any two characters, which stacks "笔记三" one character a line in a narrow column."""
+    return "\u2060".join(text)
+
+
 def ledger_markdown(table, lang: str) -> str:
     """The ledger as a MyST table (render with ``{glue:md}`` and ``:format: myst``): note,
     claim, verdict, evidence and a link to the deciding section, one row per claim."""
@@ -109,10 +115,11 @@ def ledger_markdown(table, lang: str) -> str:
         claim = getattr(r, f"claim_{lang}").replace("|", "\\|")
         evidence = getattr(r, f"evidence_{lang}").replace("|", "\\|")
         note = f"笔记{'一二三四五'[r.note - 1]}" if lang == "zh" else f"Note {r.note}"
+        word = OUTCOME_WORDS[lang][r.outcome]
+        if lang == "zh":  # short labels in narrow columns: no break between their characters
+            note, word = _unbroken(note), _unbroken(word)
         link = f"{{ref}}`§ <{r.section}-{lang}>`"
-        rows.append(
-            f"| {note} | {claim} | {OUTCOME_WORDS[lang][r.outcome]} | {evidence} | {link} |"
-        )
+        rows.append(f"| {note} | {claim} | {word} | {evidence} | {link} |")
     return "\n".join(rows)
 
 
