@@ -175,7 +175,9 @@ save_table(M, "circuits", "models")
 #
 # 与论文相比，本配置档做了以下改动（每处都写在代码的文档字符串中）：
 #
-# {glue:md}`deviations_zh`
+# ```{glue:md} deviations_zh
+# :format: myst
+# ```
 
 # %% [markdown] tags=["lang-en"]
 # ## Setup: what was trained
@@ -207,7 +209,9 @@ save_table(M, "circuits", "models")
 # This profile departs from the paper in these ways (each is documented where the code makes
 # it):
 #
-# {glue:md}`deviations_en`
+# ```{glue:md} deviations_en
+# :format: myst
+# ```
 
 # %% tags=["hide-input"]
 show(models_summary(M, T.tasks), ["model"])
@@ -411,11 +415,17 @@ show(shown_ratios, ["model", "size"])
 # 每类种子只有两个，这一区间低估了种子间的变化。“去离群值”去掉 log 比值落在 Tukey 界（1.5 倍四分位距）之外的单元。
 # 每个单元的数据可下载：{download}`ratios.csv <../generated/data/circuits/ratios.csv>`。
 #
-# {glue:md}`ratio_zh`
+# ```{glue:md} ratio_zh
+# :format: myst
+# ```
 #
-# {glue:md}`ratio_verdict_zh`
+# ```{glue:md} ratio_verdict_zh
+# :format: myst
+# ```
 #
-# {glue:md}`paper_sizes_zh`
+# ```{glue:md} paper_sizes_zh
+# :format: myst
+# ```
 #
 # ```{glue:figure} fig_ratios
 # :name: fig-circuits-ratios-zh
@@ -450,11 +460,17 @@ show(shown_ratios, ["model", "size"])
 # fences (1.5 interquartile ranges). Every cell is in
 # {download}`ratios.csv <../generated/data/circuits/ratios.csv>`.
 #
-# {glue:md}`ratio_en`
+# ```{glue:md} ratio_en
+# :format: myst
+# ```
 #
-# {glue:md}`ratio_verdict_en`
+# ```{glue:md} ratio_verdict_en
+# :format: myst
+# ```
 #
-# {glue:md}`paper_sizes_en`
+# ```{glue:md} paper_sizes_en
+# :format: myst
+# ```
 #
 # ```{glue:figure} fig_ratios
 # :name: fig-circuits-ratios-en
@@ -552,7 +568,9 @@ glue_text("intervention_en", en_)
 # 虚线弧：残差通道上的写入→读取）。
 # ```
 #
-# {glue:md}`words_zh`
+# ```{glue:md} words_zh
+# :format: myst
+# ```
 #
 # “对比度”是节点在最后一个位置上的激活在一对提示的两条之间的差（以标准差为单位）：
 # 绝对值大的节点携带了“原因”。“没有输入边”的节点在其输入全被均值消融后是常数，只起偏置的作用。
@@ -562,7 +580,9 @@ glue_text("intervention_en", en_)
 # 换成同一对中另一条提示的激活（两条提示等长），在剪枝集上选出翻转预测最多的那个节点，再在留出集上报告
 # 它在电路中与在完整模型中翻转预测的比例：
 #
-# {glue:md}`intervention_zh`
+# ```{glue:md} intervention_zh
+# :format: myst
+# ```
 
 # %% [markdown] tags=["lang-en"]
 # ## What the smallest circuits look like
@@ -578,7 +598,9 @@ glue_text("intervention_en", en_)
 # locations (solid: nonzero weights, dotted: q–k pairs, dashed arcs: residual write → read).
 # ```
 #
-# {glue:md}`words_en`
+# ```{glue:md} words_en
+# :format: myst
+# ```
 #
 # The contrast of a node is the difference of its last-position activation between the two
 # prompts of a pair, in units of its standard deviation; nodes with a large |contrast| carry
@@ -592,7 +614,9 @@ glue_text("intervention_en", en_)
 # the most predictions on the pruning pairs is chosen, and its flip rates on the held-out
 # pairs are reported, in the circuit and in the full model:
 #
-# {glue:md}`intervention_en`
+# ```{glue:md} intervention_en
+# :format: myst
+# ```
 
 # %% tags=["remove-cell"]
 faith = vd.faithfulness(circ, spec.sufficiency_margin)
@@ -624,9 +648,13 @@ vd.show_validation(val)
 # 它随机初始化的孪生模型（同样的稀疏度、未经训练）、标签被打乱的任务，以及一个无意义任务
 # （两条互不相关的语句，答案任意指定）。若对照也能以很小的电路达到目标，说明均值消融剪枝可能在“造出”电路。
 #
-# {glue:md}`faith_zh`
+# ```{glue:md} faith_zh
+# :format: myst
+# ```
 #
-# {glue:md}`controls_zh`
+# ```{glue:md} controls_zh
+# :format: myst
+# ```
 #
 # 每一次剪枝的结果可下载：{download}`circuits.csv <../generated/data/circuits/circuits.csv>`。
 #
@@ -655,9 +683,13 @@ vd.show_validation(val)
 # statements with arbitrarily assigned answers). If a control also reaches the target with a
 # small circuit, mean-ablation pruning may be creating circuits rather than finding them.
 #
-# {glue:md}`faith_en`
+# ```{glue:md} faith_en
+# :format: myst
+# ```
 #
-# {glue:md}`controls_en`
+# ```{glue:md} controls_en
+# :format: myst
+# ```
 #
 # Every pruning result can be downloaded:
 # {download}`circuits.csv <../generated/data/circuits/circuits.csv>`.

@@ -40,8 +40,8 @@
 # 作为已发表的参照，另训练 DenseFormer（{ref}`Pagliardini et al., 2024 <ref-pagliardini-2024-zh>`）
 # 与 MUDDFormer（{ref}`Xiao et al., 2025 <ref-xiao-2025-zh>`），二者在初始化时与基线完全相同。
 #
-# 实验分两层。**筛选**把每个变体各训练少数几个种子，按事先写定的规则选出决赛变体；**确认实验**只训练
-# 基线与决赛变体，训练更长，种子数由筛选实验自己的配对标准差做功效计算得到。笔记三的每条结论都用三个词之一
+# 实验分两层。**筛选**把每个变体各训练少数几个种子，按事先写定的规则选出入围变体；**确认实验**只训练
+# 基线与入围变体，训练更长，种子数由筛选实验自己的配对标准差做功效计算得到。笔记三的每条结论都用三个词之一
 # 判定——**支持**、**否定**或**无法判定**——并给出区间；无法判定时还给出本次规模能检测到的最小效应。
 # 代码：`ptlab.models.residual`（模型）、`ptlab.residual`（研究本身：各层实验、逐运行测量、配对比较与判定）。
 
@@ -174,7 +174,7 @@ glue_value("batch", train_cfg.batch_size)
 # 筛选实验训练全部 {glue:text}`n_variants` 个变体（含基线），每个 {glue:text}`screen_seeds` 个种子，
 # {glue:text}`screen_steps` 步，学习率 {glue:text}`screen_lr`。所有变体与基线使用相同的种子、批次顺序与步数，
 # 因此按种子配对：Δ 为变体与基线在同一种子上的验证损失之差（奈特/字节）。图中横线为 95% 区间（t 分布，
-# 自由度 = 种子数 − 1）。只有两个种子时区间很宽，筛选只用来挑选决赛变体，不用来下结论。
+# 自由度 = 种子数 − 1）。只有两个种子时区间很宽，筛选只用来挑选入围变体，不用来下结论。
 # {glue:text}`n_diverged` 次运行发散。完整表格：{download}`screen.csv <../generated/data/residual/screen.csv>`。
 #
 # ```{glue:figure} fig_screen
@@ -216,12 +216,12 @@ glue_value("n_diverged", int(screen["diverged"].sum()))
 glue_figure("fig_screen", plots.screen_figure(screen))
 
 # %% [markdown] tags=["lang-zh"]
-# ## 决赛变体与功效计算
+# ## 入围变体与功效计算
 #
 # **规则**（写在 `ptlab.residual.tiers` 中）：基线，加上每一族（V1 两种读法合为一族、V2、V3、
-# V4 实验 1、V4 实验 2、已发表的参照）中筛选 Δ 最低的一个。本次的决赛变体为 {glue:md}`finalists_md`。
+# V4 实验 1、V4 实验 2、已发表的参照）中筛选 Δ 最低的一个。本次的入围变体为 {glue:md}`finalists_md`。
 #
-# 功效计算用筛选实验自己的噪声：决赛变体与基线的配对差的标准差，在决赛变体间合并后为
+# 功效计算用筛选实验自己的噪声：入围变体与基线的配对差的标准差，在入围变体间合并后为
 # {glue:text}`pooled_sd:.3f`（自由度 {glue:text}`pooled_dof`）。要以 80% 的功效（双侧 5%）检测
 # {glue:text}`target:.2f` 奈特/字节的差异，需要 {glue:text}`seeds_needed` 个种子；本配置档的上限为
 # {glue:text}`seeds_cap`，因此确认实验用 {glue:text}`seeds_used` 个种子，按同样的噪声可检测的最小效应为
@@ -259,7 +259,7 @@ glue_value("detectable_screen", pw["detectable_at_screen"])
 # ## 学习率
 #
 # 筛选的学习率 {glue:text}`screen_lr` 下，带额外参数的变体在两个种子间的差异常常明显大于基线。
-# 因此把基线与决赛变体在 {glue:text}`lr_rates` 下各训练 {glue:text}`lr_seeds` 个种子（长度同筛选）。
+# 因此把基线与入围变体在 {glue:text}`lr_rates` 下各训练 {glue:text}`lr_seeds` 个种子（长度同筛选）。
 # 下表给出平均验证损失与“种子惩罚”（变体两个种子之差减去基线两个种子之差）。确认实验对所有变体只用一个学习率，
 # 只按基线选：基线损失最低的学习率是 {glue:text}`lr_chosen`。{glue:md}`penalty_md` 各学习率下的平均验证损失：
 
@@ -298,7 +298,7 @@ glue_value("lr_chosen", f"{lr_conf:g}")
 top, low = pen.idxmax(), pen.idxmin()
 glue_text(
     "penalty_md",
-    f"决赛变体种子惩罚的中位数在学习率 {top:g} 时最大（{fmt_number(pen[top])}），"
+    f"入围变体种子惩罚的中位数在学习率 {top:g} 时最大（{fmt_number(pen[top])}），"
     f"在 {low:g} 时最小（{fmt_number(pen[low])}）"
     + ("：降低学习率后种子惩罚随之减小。" if low < top else "：种子惩罚没有随学习率降低而减小。"),
 )
@@ -316,18 +316,17 @@ glue_text(
 # %% [markdown] tags=["lang-zh"]
 # ## 确认实验
 #
-# 基线与决赛变体各训练 {glue:text}`seeds_used` 个种子、{glue:text}`confirm_steps` 步（筛选的
+# 基线与入围变体各训练 {glue:text}`seeds_used` 个种子、{glue:text}`confirm_steps` 步（筛选的
 # {glue:text}`confirm_factor:.0f` 倍），学习率 {glue:text}`lr_chosen`，验证集为
-# {glue:text}`val_bytes:,` 字节。基线的验证损失最后 20% 的训练中每 100 步变化 {glue:text}`slope:.4f`
-# 奈特/字节（右图），曲线已基本走平。左图为各决赛变体的配对 Δ 与 95% 区间，灰带为可检测的最小效应
+# {glue:text}`val_bytes:,` 字节。{glue:md}`slope_zh`左图为各入围变体的配对 Δ 与 95% 区间，灰带为可检测的最小效应
 # ±{glue:text}`detectable_confirm:.3f`（由确认实验自己的配对标准差算出）。
 # 完整表格：{download}`confirmation.csv <../generated/data/residual/confirmation.csv>`。
 #
 # ```{glue:figure} fig_confirm
 # :name: fig-res-confirm-zh
-# :alt: 左：决赛变体相对基线的验证损失差与区间；右：基线各种子的验证损失曲线
+# :alt: 左：入围变体相对基线的验证损失差与区间；右：基线各种子的验证损失曲线
 #
-# 确认实验。左：决赛变体的配对 Δ 与 95% 区间（灰带：可检测的最小效应）；右：基线各种子的验证损失曲线。
+# 确认实验。左：入围变体的配对 Δ 与 95% 区间（灰带：可检测的最小效应）；右：基线各种子的验证损失曲线。
 # ```
 
 # %% [markdown] tags=["lang-en"]
@@ -336,9 +335,7 @@ glue_text(
 # The baseline and the finalists train with {glue:text}`seeds_used` seeds for
 # {glue:text}`confirm_steps` steps ({glue:text}`confirm_factor:.0f` times the screen) at rate
 # {glue:text}`lr_chosen`, and are evaluated on {glue:text}`val_bytes:,` bytes of validation
-# data. Over the last 20 % of training the baseline's validation loss changes by
-# {glue:text}`slope:.4f` nats per byte per 100 steps (right panel): the curve has nearly
-# flattened. The left panel shows each finalist's paired Δ with its 95 % interval; the grey
+# data; {glue:md}`slope_en` The left panel shows each finalist's paired Δ with its 95 % interval; the grey
 # band is the smallest detectable effect, ±{glue:text}`detectable_confirm:.3f`, from the
 # confirmation's own paired sd. The full table:
 # {download}`confirmation.csv <../generated/data/residual/confirmation.csv>`.
@@ -367,7 +364,10 @@ glue_value("confirm_factor", settings.confirm_steps / train_cfg.steps)
 glue_value(
     "val_bytes", settings.confirm_eval_batches * train_cfg.eval_batch_size * model_cfg.seq_len
 )
-glue_value("slope", tiers.final_slope(curves))
+slope, slope_from = tiers.final_slope(curves)
+zh_, en_ = res.slope_sentence(slope, slope_from, settings.confirm_steps, settings.margin)
+glue_text("slope_zh", zh_)
+glue_text("slope_en", en_)
 glue_value("detectable_confirm", detect_c)
 glue_figure("fig_confirm", plots.confirmation_figure(confirmed, curves, detect_c))
 
@@ -384,7 +384,7 @@ res.show(confirmed)
 # ## 学到的跨层权重
 #
 # 学习率之和太小时，连接权重几乎不动，“可学习权重”与固定的 $1/m$ 也就无从区分。下图为确认实验中带可学习
-# 连接的决赛变体的权重（种子平均；行为目标层，列为来源），{glue:md}`moved_zh`
+# 连接的入围变体的权重（种子平均；行为目标层，列为来源），{glue:md}`moved_zh`
 #
 # ```{glue:figure} fig_weights
 # :name: fig-res-weights-zh
@@ -423,14 +423,14 @@ if moved:
     glue_text("moved_en", f"of these, {parts_en}.")
 else:
     glue_figure("fig_weights", plots.connection_heatmaps({}))
-    glue_text("moved_zh", "本次的决赛变体都没有可学习的跨层连接。")
+    glue_text("moved_zh", "本次的入围变体都没有可学习的跨层连接。")
     glue_text("moved_en", "none of this run's finalists has learned cross-layer connections.")
 
 # %% [markdown] tags=["lang-zh"]
 # ## 公平性：同等计算量的基线
 #
 # V3 重算前面各层，每个 token 的训练计算量更大；MUDDFormer 的参数量几乎不变，但训练更慢。同样的步数对它们更有利。
-# 因此再按确认实验的设置训练基线，步数乘以 V3 决赛变体的 FLOPs 比（闭式计算）或 MUDD 在筛选中的训练时间比，
+# 因此再按确认实验的设置训练基线，步数乘以 V3 入围变体的 FLOPs 比（闭式计算）或 MUDD 在筛选中的训练时间比，
 # 与相应变体配对比较（区间为 95% t 区间）：
 
 # %% [markdown] tags=["lang-en"]
@@ -465,7 +465,7 @@ if len(fair):
 # ## 深度：4 层与更深
 #
 # 已发表的收益多出现在 16 层以上；RealFormer 在 4 层时几乎没有收益。下表在 {glue:text}`depth_layers` 层上
-# 重训基线与确认实验中 Δ 最低的两个决赛变体（长度、学习率与种子数同筛选），与筛选中的 4 层结果并列：
+# 重训基线与确认实验中 Δ 最低的两个入围变体（长度、学习率与种子数同筛选），与筛选中的 4 层结果并列：
 
 # %% [markdown] tags=["lang-en"]
 # ## Depth: four layers and deeper
@@ -539,7 +539,9 @@ glue_value("base_params", int(screen.set_index("variant").loc["baseline", "n_par
 # “更慢”以比显式注意力基线慢 10% 为界。每条结论用训练了其全部变体的最深一层实验判定（确认实验优先）。
 # 完整比较表：{download}`comparisons.csv <../generated/data/residual/comparisons.csv>`。
 #
-# {glue:md}`claim_lines_zh`
+# ```{glue:md} claim_lines_zh
+# :format: myst
+# ```
 #
 # **实验 3**（笔记未下结论，这里报告测量结果，不计入判定）：{glue:md}`exp3_zh`
 
@@ -557,7 +559,9 @@ glue_value("base_params", int(screen.set_index("variant").loc["baseline", "n_par
 # its variants (the confirmation first). Every comparison:
 # {download}`comparisons.csv <../generated/data/residual/comparisons.csv>`.
 #
-# {glue:md}`claim_lines_en`
+# ```{glue:md} claim_lines_en
+# :format: myst
+# ```
 #
 # **Experiment 3** (the note leaves it open; reported as measured, not scored): {glue:md}`exp3_en`
 

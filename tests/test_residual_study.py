@@ -327,13 +327,25 @@ def test_the_confirmation_rate_is_chosen_on_the_baseline_and_seed_penalties_are_
 
 
 def test_the_final_slope_is_the_loss_change_per_100_steps_at_the_end():
-    from ptlab.residual import tiers
+    from ptlab.residual import tiers, verdicts
 
     steps = np.arange(100, 1001, 100)
     curves = pd.DataFrame(
         {"residual": "baseline", "seed": 0, "step": steps, "eval_loss": 3.0 - 0.0005 * steps}
     )
-    assert tiers.final_slope(curves) == pytest.approx(-0.05)
+    assert tiers.final_slope(curves) == (pytest.approx(-0.05), 800)
+    # evaluated every 150 of 600 steps: the last 20 % hold one point, so the last two are used
+    short = pd.DataFrame({"residual": "baseline", "seed": 0, "step": [150, 300, 450, 600]}).assign(
+        eval_loss=[3.0, 2.8, 2.7, 2.65]
+    )
+    assert tiers.final_slope(short) == (pytest.approx(-0.05 / 1.5), 450)
+    assert np.isnan(tiers.final_slope(short.iloc[:1])[0])
+    zh, en = verdicts.slope_sentence(-0.033, 450, 600, margin=0.01)
+    assert "仍在下降" in zh and "still falling" in en
+    zh, en = verdicts.slope_sentence(-0.004, 450, 600, margin=0.01)
+    assert "基本走平" in zh and "nearly flattened" in en
+    zh, en = verdicts.slope_sentence(float("nan"), 600, 600, margin=0.01)
+    assert "nan" not in zh + en and "无法估计" in zh
 
 
 def test_fairness_compares_each_finalist_with_the_baseline_trained_for_its_compute():

@@ -20,6 +20,10 @@ PLACEHOLDERS = ("IPython.core.display", "object at 0x", "np.float64(", "np.int64
 RAW_ROLE = re.compile(r"\{(ref|glue|glue:text|glue:md|download|numref|doc|math)\}`")
 RAW_MATH = re.compile(r"(?<![\\$])\$[^$\s][^$\n]{0,200}?(?<!\s)\$(?!\$)")
 NAN = re.compile(r"(?<![\w.])(nan|NaN)(?![\w])")
+# class names matched whole: myst-nb marks every notebook section "mathjax_ignore", which a
+# substring match on "math" took for a formula and skipped the whole page
+SKIP_CLASS = re.compile(r"^(highlight.*|stream|output_stream|math|MathJax.*)$")
+MATH_CLASS = re.compile(r"^(math|MathJax.*)$")
 READ_TAGS = ["p", "li", "td", "th", "h1", "h2", "h3", "h4", "dt", "dd", "figcaption"]
 # a file path, not a description ("on/off" or "稀疏/稠密" in a sentence is fine)
 IMAGE_ALT_PATH = re.compile(
@@ -36,12 +40,12 @@ def _reader_text(soup) -> list[tuple[str, str]]:
     ):
         if el.find_parent(["pre", "code"]) or el.find_parent(class_="cell_input"):
             continue
-        if el.find_parent(class_=re.compile(r"highlight|output\b.*stream|math")):
+        if el.find_parent(class_=SKIP_CLASS):
             continue
         parts = []
         for s in el.find_all(string=True):
             if s.find_parent(["code", "pre", "script", "style"]) or s.find_parent(
-                class_=re.compile(r"math|MathJax")
+                class_=MATH_CLASS
             ):
                 continue
             parts.append(str(s))

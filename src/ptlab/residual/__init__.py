@@ -53,6 +53,7 @@ from ptlab.residual.verdicts import (
     experiment3,
     experiment3_answer,
     headline,
+    slope_sentence,
 )
 
 __all__ = [
@@ -70,6 +71,7 @@ __all__ = [
     "against_published",
     "choose_lr",
     "claim_lines",
+    "slope_sentence",
     "claims_table",
     "compare",
     "comparisons_table",

@@ -263,15 +263,21 @@ def lr_table(by_lr: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["order", "lr"]).drop(columns="order").reset_index(drop=True)
 
 
-def final_slope(curves: pd.DataFrame, variant: str = "baseline", fraction: float = 0.2) -> float:
+def final_slope(
+    curves: pd.DataFrame, variant: str = "baseline", fraction: float = 0.2
+) -> tuple[float, int]:
     """The change of a variant's validation loss per 100 steps over the last ``fraction`` of
-    training (least-squares slope of the seed-mean curve): how flat the curve has become."""
-    c = curves[curves["residual"] == variant].groupby("step")["eval_loss"].mean()
+    training, or its last two evaluations when that window holds fewer (least-squares slope of
+    the seed-mean curve): how flat the curve has become. Returns (slope, first step used); nan
+    with fewer than two evaluations."""
+    c = curves[curves["residual"] == variant].groupby("step")["eval_loss"].mean().sort_index()
     last = c[c.index >= c.index.max() * (1 - fraction)]
     if len(last) < 2:
-        return float("nan")
+        last = c.iloc[-2:]
+    if len(last) < 2:
+        return float("nan"), int(c.index.max()) if len(c) else 0
     slope = np.polyfit(last.index.to_numpy(float), last.to_numpy(float), 1)[0]
-    return float(100 * slope)
+    return float(100 * slope), int(last.index.min())
 
 
 def fairness_table(confirm_runs: pd.DataFrame, fair_runs: pd.DataFrame) -> pd.DataFrame:

@@ -383,3 +383,29 @@ def experiment3_answer(table: pd.DataFrame) -> tuple[str, str]:
     zh = f"{zh_gain}；推理时间主要花在{names[slow['module']]}上（{slow['time_ratio']:.2f} 倍）。"
     en = f"{en_gain}; the eval time goes mostly to {slow['module']} ({slow['time_ratio']:.2f}×)."
     return zh, en
+
+
+def slope_sentence(slope: float, first: int, last: int, margin: float) -> tuple[str, str]:
+    """How the baseline's validation loss still moves at the end of the confirmation: per 100
+    steps between ``first`` and ``last``; "nearly flattened" when that is within the
+    "hardly matters" margin."""
+    if math.isnan(slope):
+        return (
+            "评估点太少，无法估计基线验证损失在训练末段的斜率。",
+            "too few evaluations to estimate the slope of the baseline's loss at the end.",
+        )
+    flat = abs(slope) < margin
+    zh = (
+        f"基线的验证损失在第 {first}–{last} 步之间每 100 步变化 {slope:+.4f} 奈特/字节（右图），"
+        + ("曲线已基本走平。" if flat else f"仍在下降，超过 ±{margin:.2f} 的“影响不大”界限。")
+    )
+    en = (
+        f"between steps {first} and {last} the baseline's validation loss changes by "
+        f"{slope:+.4f} nats per byte per 100 steps (right panel): "
+        + (
+            "the curve has nearly flattened."
+            if flat
+            else f"it is still falling, by more than the ±{margin:.2f} 'hardly matters' margin."
+        )
+    )
+    return zh, en
