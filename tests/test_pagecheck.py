@@ -32,6 +32,7 @@ def test_a_clean_page_has_no_problems():
         ("<p>see {ref}`notes &lt;x&gt;`</p>", "raw role in <p>"),
         ("<p>a design of $2^{10-3}$ runs</p>", "unrendered $…$ math"),
         ("<p>the ratio is nan here</p>", "nan in <p>"),
+        ("<p>判定所依据的区间，\n以及作出判定的章节</p>", "a line break between Chinese"),
         ("<table><tr><td>a</td><td>NaN</td></tr></table>", "nan in <td>"),
         (
             "<table><tr>" + "<td>1</td>" * 9 + "</tr></table>",
@@ -53,3 +54,11 @@ def test_a_slash_inside_a_sentence_is_a_description_not_a_path():
     for alt in alts:
         html = CLEAN.replace("</main>", f'<img src="a.png" alt="{alt}"></main>')
         assert check_page(html) == []
+
+
+def test_the_book_joins_chinese_lines_but_not_others():
+    from ptlab.book.sphinx_ext import join_cjk_lines
+
+    assert join_cjk_lines("判定所依据的区间，\n以及作出") == "判定所依据的区间，以及作出"
+    assert join_cjk_lines("筛选的\n1 倍") == "筛选的\n1 倍"  # CJK beside a digit keeps its space
+    assert join_cjk_lines("two\nwords") == "two\nwords"

@@ -2,7 +2,8 @@
 
 ``check_page(html)`` lists the problems of one page: placeholders (``IPython.core.display``,
 ``object at 0x``, numpy reprs), unrendered Markdown (``**``, ``- `` paragraphs, ``{ref}`` or
-other raw roles, fences), unrendered ``$…$`` math, ``nan`` in prose or tables, tables wider than
+other raw roles, fences), unrendered ``$…$`` math, a line break between two Chinese characters
+(a browser shows it as a space), ``nan`` in prose or tables, tables wider than
 the table rule allows, and images whose alt text is empty or a file path. ``check_site(dir)``
 runs it on every page of a built site. ``ptlab book`` prints the problems after a build (and
 fails with ``-W``); the smoke build's test requires none. Code cells and their outputs of type
@@ -24,6 +25,8 @@ NAN = re.compile(r"(?<![\w.])(nan|NaN)(?![\w])")
 # substring match on "math" took for a formula and skipped the whole page
 SKIP_CLASS = re.compile(r"^(highlight.*|stream|output_stream|math|MathJax.*)$")
 MATH_CLASS = re.compile(r"^(math|MathJax.*)$")
+CJK = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
+CJK_BREAK = re.compile(rf"[{CJK}][ \t]*\n[ \t]*[{CJK}]")
 READ_TAGS = ["p", "li", "td", "th", "h1", "h2", "h3", "h4", "dt", "dd", "figcaption"]
 # a file path, not a description ("on/off" or "稀疏/稠密" in a sentence is fine)
 IMAGE_ALT_PATH = re.compile(
@@ -76,6 +79,8 @@ def check_page(html: str) -> list[str]:
             problems.append(f"raw fence in <{where}>: {snippet!r}")
         if RAW_MATH.search(text):
             problems.append(f"unrendered $…$ math in <{where}>: {snippet!r}")
+        if CJK_BREAK.search(text):
+            problems.append(f"a line break between Chinese characters (a space): {snippet!r}")
         if NAN.search(text):
             problems.append(f"nan in <{where}>: {snippet!r}")
     for table in main.find_all("table"):

@@ -13,12 +13,17 @@ Listed in _config.yml under ``sphinx.extra_extensions``:
   ``language`` (zh_CN); before each page is rendered, English pages get the untranslated
   (English) catalogs and ``lang="en"``, Chinese pages the Chinese ones. Pages are written one
   after the other, so the swap is per page.
+* Chinese source lines are wrapped at 100 columns; HTML turns each line break into a space,
+  which shows between two Chinese characters (中文 typesetting has none). A post-transform
+  drops a line break between two CJK characters in every text node outside code and math.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+from docutils import nodes
 from sphinx.transforms.post_transforms import SphinxPostTransform
 
 NUMFIG = {
@@ -73,9 +78,41 @@ def _ensure(app, config) -> None:
     ensure_book(book)
 
 
+CJK = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
+CJK_BREAK = re.compile(rf"(?<=[{CJK}])[ \t]*\n[ \t]*(?=[{CJK}])")
+KEEP_AS_IS = (nodes.literal_block, nodes.literal, nodes.math, nodes.math_block, nodes.raw)
+
+
+def join_cjk_lines(text: str) -> str:
+    """``text`` without the line breaks that sit between two CJK characters."""
+    return CJK_BREAK.sub("", text)
+
+
+class CjkLineBreaks(SphinxPostTransform):
+    """Drop the line break between two CJK characters in prose (see the module docstring)."""
+
+    default_priority = 900  # after glue references are resolved
+
+    def run(self, **kwargs) -> None:
+        for node in list(self.document.findall(nodes.Text)):
+            if "\n" not in node or any(isinstance(a, KEEP_AS_IS) for a in _ancestors(node)):
+                continue
+            joined = join_cjk_lines(str(node))
+            if joined != str(node):
+                node.parent.replace(node, nodes.Text(joined))
+
+
+def _ancestors(node):
+    node = node.parent
+    while node is not None:
+        yield node
+        node = node.parent
+
+
 def setup(app):
     app.connect("config-inited", _ensure, priority=100)
     app.add_post_transform(PageNumfig)
+    app.add_post_transform(CjkLineBreaks)
     app.connect("html-page-context", _page_interface, priority=900)  # after the theme's
     # pages are resolved and written one after the other with the numfig format of each
     return {"parallel_read_safe": True, "parallel_write_safe": False, "version": "2"}
