@@ -911,9 +911,13 @@ record_claims(
             claim_zh="按 |IG| 升序剪枝（策略 1）是推荐的策略。",
             claim_en="Pruning by |IG| ascending (strategy 1) is the recommended strategy.",
             outcome=strategy["outcome"],
-            evidence_zh=f"剪掉 {int(ver['k'].iloc[0])} 个头时，abs_ig 相对笔记其他策略的配对优势（{n} 个种子的 t 区间）",
-            evidence_en=f"abs_ig's paired lead over the note's other strategies when pruning "
-            f"{int(ver['k'].iloc[0])} heads (t intervals over {n} seeds)",
+            evidence_zh=f"剪掉 {int(ver['k'].iloc[0])} 个头时，在 {strategy['n']} 组（模型 × 笔记中的其他策略）"
+            f"配对比较中，abs_ig 的损失明显更低 {strategy['better']} 组、明显更高 {strategy['worse']} 组"
+            f"（{n} 个种子的 t 区间）",
+            evidence_en=f"pruning {int(ver['k'].iloc[0])} heads, abs_ig has a lower loss beyond noise "
+            f"in {strategy['better']} and a higher one in {strategy['worse']} of "
+            f"{strategy['n']} paired comparisons (model × the note's other strategies; t "
+            f"intervals over {n} seeds)",
             section="attribution-prune",
         ),
         Claim(

@@ -274,7 +274,8 @@ for_reader(shown[["config", "count", "eval/loss (mean ± sd)"]], ["config"], {"c
 # 在 {glue:text}`n_seeds` 个种子上，全关的 PT 最终验证损失为 {glue:text}`loss_off:.3f`
 # （标准差 {glue:text}`sd_off:.3f`），全开的 Llama 为 {glue:text}`loss_on:.3f`
 # （标准差 {glue:text}`sd_on:.3f`），两者相差 {glue:text}`gap:.3f` 奈特/字节（正值表示 Llama 更好）。
-# {glue:md}`verdict_zh` 开关扫描一章用同一批运行的 5 个种子重算了这一差值（见该章），两章的数字因种子数不同而略有差别。
+# {glue:md}`verdict_zh` 开关扫描一章用其参照组合的全部种子（含这里的运行）重算了这一差值（见该章）；
+# 两章所用的种子数不同时，数字会略有差别。
 
 # %% [markdown] tags=["lang-en"]
 # ```{glue:figure} fig_curves
@@ -289,7 +290,8 @@ for_reader(shown[["config", "count", "eval/loss (mean ± sd)"]], ["config"], {"c
 # {glue:text}`loss_off:.3f` (sd {glue:text}`sd_off:.3f`) and Llama (all on) at
 # {glue:text}`loss_on:.3f` (sd {glue:text}`sd_on:.3f`), a gap of {glue:text}`gap:.3f` nats/byte
 # (positive: Llama is better). {glue:md}`verdict_en` The switch-sweep chapter recomputes this gap
-# from five seeds of the same runs (see there), so the two chapters' numbers differ slightly.
+# from all seeds of its anchor runs (these runs among them; see there), so where the two
+# chapters use different numbers of seeds their numbers differ slightly.
 
 # %% [markdown] tags=["lang-zh"]
 # ## 小结

@@ -616,6 +616,17 @@ for name, sw in ((NOTE_TRIPLE, verdicts.SEED_PAIRS[0]), (NOTE_PAIR, verdicts.SEE
 glue_pair("pairs", verdicts.seed_pairs(a.pairs, a.effects, aliased, followups))
 pairs_result = verdicts.pairs_outcome(a.effects, aliased, followups)
 note_triple = checked[NOTE_TRIPLE].iloc[-1]  # the three-way term
+# "a strong three-way interaction", decided on the confirmation's own interval: beyond
+# ±confirm_target (supported), inside it (contradicted: the outcome "absent"), else undetermined
+# (a confirmation that merely disagrees with the screening decides nothing about strength)
+lo_, hi_ = note_triple.effect_low, note_triple.effect_high
+triple_outcome = (
+    "supported"
+    if lo_ > confirm_target or hi_ < -confirm_target
+    else "contradicted"
+    if -confirm_target < lo_ and hi_ < confirm_target
+    else "undetermined"
+)
 claims = [
     Claim(
         note=1,
@@ -638,10 +649,20 @@ claims = [
         claim_en="The two most strongly interacting pairs are untie_attn × rms_norm (1 × 3) and "
         "std_residual × gated_ffn (2 × 6).",
         outcome=pairs_result["outcome"] if pairs_result else "undetermined",
-        evidence_zh="两对是否属于最强之列："
-        + "、".join("是" if x else "否" for x in (pairs_result or {"each": []})["each"]),
-        evidence_en="among the strongest: "
-        + ", ".join("yes" if x else "no" for x in (pairs_result or {"each": []})["each"]),
+        evidence_zh=(
+            "两对是否与最强的二元交互无法区分："
+            + "、".join("是" if x else "否" for x in pairs_result["each"])
+            + f"（最强的是 {short_name(pairs_result['best'])}）"
+            if pairs_result
+            else "本设计无法估计精确的二元交互项"
+        ),
+        evidence_en=(
+            "each pair indistinguishable from the strongest two-way term: "
+            + ", ".join("yes" if x else "no" for x in pairs_result["each"])
+            + f" (the strongest is {short_name(pairs_result['best'])})"
+            if pairs_result
+            else "this design cannot estimate exact two-way terms"
+        ),
         section="shap-pairs",
     ),
     Claim(
@@ -650,15 +671,13 @@ claims = [
         claim_zh="1、2、3 号开关（untie_attn、std_residual、rms_norm）之间存在很强的三元交互作用。",
         claim_en="Switches 1, 2 and 3 (untie_attn, std_residual, rms_norm) have a strong "
         "three-way interaction.",
-        outcome={"confirmed": "supported", "differs": "contradicted", "absent": "contradicted"}.get(
-            note_triple.outcome, "undetermined"
-        ),
+        outcome=triple_outcome,
         evidence_zh=f"验证实验中三元交互为 {note_triple.effect:+.3f}，95% 置信区间 "
-        f"{note_triple.effect_low:+.3f} 至 {note_triple.effect_high:+.3f}（可检出的最小效应 "
-        f"{note_triple.detectable:.3f}）",
+        f"{note_triple.effect_low:+.3f} 至 {note_triple.effect_high:+.3f}（“很强”以超出 "
+        f"±{confirm_target} 为界；可检出的最小效应 {note_triple.detectable:.3f}）",
         evidence_en=f"the confirmation's three-way term is {note_triple.effect:+.3f} (95% CI "
-        f"{note_triple.effect_low:+.3f} to {note_triple.effect_high:+.3f}; smallest detectable "
-        f"effect {note_triple.detectable:.3f})",
+        f"{note_triple.effect_low:+.3f} to {note_triple.effect_high:+.3f}; 'strong' means beyond "
+        f"±{confirm_target}; smallest detectable effect {note_triple.detectable:.3f})",
         section="shap-confirm",
     ),
 ]

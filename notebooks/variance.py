@@ -310,9 +310,14 @@ try:
     spread = variance.conditional_spread(t, rms, noise=noise)
 except AnalysisInputError as e:  # too few runs in a half: say so instead of a number
     spread = None
+    on_ = t.X[rms].to_numpy() == 1
+    need, have = t.X.shape[1] + 2, min(int(on_.sum()), int((~on_).sum()))
     glue_pair(
         "spread",
-        (f"数据太少，无法按原意检验（{e}）。", f"Too few runs to test this as stated ({e})."),
+        (
+            f"数据太少，无法按原意检验：rms_norm 开、关两半各需至少 {need} 个运行，本表只有 {have} 个。",
+            f"Too few runs to test this as stated ({e}).",
+        ),
     )
 base_m, _ = profile_configs(profile)
 followups = pd.DataFrame()
@@ -746,12 +751,12 @@ record_claims(
             claim_zh="rms_norm 打开时，其他开关开闭对损失的影响急剧增大。",
             claim_en="With rms_norm on, switching the other switches changes the loss far more.",
             outcome=spread_result,
-            evidence_zh=""
+            evidence_zh="本次运行的数据太少，无法做这一检验"
             if spread is None
             else f"平均效应增量 {spread.attrs['growth']:+.4f}，95% 置信区间 "
             f"{spread.attrs['growth_low']:+.4f} 至 {spread.attrs['growth_high']:+.4f}；"
             f"{len(followups)} 个对比做了去别名跟进",
-            evidence_en=""
+            evidence_en="too few runs in this build for this test"
             if spread is None
             else f"mean growth {spread.attrs['growth']:+.4f}, 95% CI "
             f"{spread.attrs['growth_low']:+.4f} to {spread.attrs['growth_high']:+.4f}; "

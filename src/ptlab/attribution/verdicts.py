@@ -199,18 +199,24 @@ def strategy_outcome(verification: pd.DataFrame, strategy: str = "abs_ig") -> di
     """Note 5's recommendation of ``strategy`` (|IG| ascending) among its strategies: per model,
     the paired t interval over seeds of ΔL_other − ΔL_strategy for every other note strategy.
     Supported when every interval lies above 0 in every model, contradicted when one lies
-    below 0 (another strategy is better beyond noise), else undetermined."""
+    below 0 (another strategy is better beyond noise), else undetermined; with the counts of
+    intervals (``n``) above 0 (``better``) and below 0 (``worse``)."""
     note = verification[verification["strategy"].isin(NOTE_STRATEGIES)]
     results = []
     for _, g in note.groupby("model", sort=False):
         wide = g.pivot(index="seed", columns="strategy", values="delta_loss")
         for other in wide.columns.drop(strategy):
             results.append(t_interval((wide[other] - wide[strategy]).to_numpy()).outcome(+1))
+    counts = {
+        "n": len(results),
+        "better": results.count("supported"),
+        "worse": results.count("contradicted"),
+    }
     if results and all(x == "supported" for x in results):
-        return {"outcome": "supported"}
+        return {"outcome": "supported", **counts}
     if "contradicted" in results:
-        return {"outcome": "contradicted"}
-    return {"outcome": "undetermined"}
+        return {"outcome": "contradicted", **counts}
+    return {"outcome": "undetermined", **counts}
 
 
 def strategy2_readings(scores: dict) -> tuple[str, str]:
