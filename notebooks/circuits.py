@@ -168,7 +168,7 @@ save_table(M, "circuits", "models")
 # 主要比较的模型是 {glue:md}`headline`：隐藏矩阵只保留 1/{glue:text}`headline_l0_inv:.0f` 的权重，
 # 宽度是基准的 {glue:text}`headline_ef:.0f` 倍，嵌入保留 1/{glue:text}`headline_embed_inv:.0f`。
 # 稀疏模型的预训练损失在 {glue:text}`loss_sparse_lo:.3f`–{glue:text}`loss_sparse_hi:.3f` 之间，
-# 稠密模型在 {glue:text}`loss_dense_lo:.3f`–{glue:text}`loss_dense_hi:.3f` 之间（标准库验证集，nats/字节）。
+# 稠密模型在 {glue:text}`loss_dense_lo:.3f`–{glue:text}`loss_dense_hi:.3f` 之间（标准库验证集，奈特/字节）。
 # 下表给出种子间的均值 ± 标准差；每个模型、每个种子的完整记录可下载：
 # {download}`models.csv <../generated/data/circuits/models.csv>`。`ptlab circuits --out DIR`
 # 把每个模型的 `state_dict` 写到 `DIR/weights`，可以据此重新数出非零参数。
@@ -234,7 +234,7 @@ show(loss_by_model, ["task"])
 #
 # 每个任务由成对的提示组成：两条提示出自同一次随机填充，只在“原因”处不同，各自停在答案字节之前，
 # 且最后一个字节相同（因此仅凭二元组表无法区分）。任务损失是最后一个位置上两个候选答案字节之间的
-# 二元交叉熵（nats，随机猜测为 ln 2 ≈ 0.69）。任务包括 `quote`（用开头的引号类型闭合字符串）、
+# 二元交叉熵（奈特，随机猜测为 ln 2 ≈ 0.69）。任务包括 `quote`（用开头的引号类型闭合字符串）、
 # `bracket`（`]` 之后列表是否仍未闭合）、`set_string`（绑定到 `set()` 的变量接 `.add`，绑定到 `""` 的接
 # ` +=`）、`while_return`（`while x` 接 `:`，`return x` 接换行）、`bracket_brace`（`[` 用 `]` 闭合，
 # `{` 用 `}` 闭合）和 `lambda_def`（`lambda a, b` 接 `:`，`def f(a, b` 接 `)`），本次运行用到的见上表。
@@ -641,7 +641,7 @@ vd.show_validation(val)
 #
 # 上表汇总所有主电路（学习掩码、均值消融、无对照、达到目标）。**充分性**：只保留电路、其余节点均值消融时，
 # 留出集（新模板、新标识符）上的任务损失（用剪枝集上拟合的标定）比完整模型本身高多少，
-# 高出不超过 {glue:text}`margin` nats（即目标损失本身留出的余量）算充分。
+# 高出不超过 {glue:text}`margin` 奈特（即目标损失本身留出的余量）算充分。
 # 同一检验在把每个 RMSNorm 的尺度冻结在完整模型的值时再做一次，剪枝就不能借归一化“作弊”。
 # **必要性**：只消融电路节点、模型其余部分不变时，损失比消融同样多随机节点高多少。
 # **对照**与真实剪枝同样强（同样的网格、步数、续训、标定与清理），在主要稀疏模型的第一个训练种子上进行：

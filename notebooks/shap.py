@@ -98,16 +98,21 @@ noise = None if table else study_noise(study, results_dir, profile=profile)
 a = analyze(t, noise=noise, n_rows=n_rows)  # the same error model as the variance chapter
 glue_value("n", t.n)
 glue_value("n_excluded", t.n_excluded)
-glue_value("source", t.source)
+glue_pair(
+    "source",
+    (f"扫描 `{study}`", f"the sweep `{study}`")
+    if not table
+    else (f"表 `{table}`", f"the table `{table}`"),
+)
 glue_value("r2", a.r2_oof)
 glue_pair("fit", verdicts.surrogate_fit(a.r2_oof))
 
 # %% [markdown] tags=["lang-zh"]
-# 数据来自 {glue:text}`source`：{glue:text}`n` 个正常结束的运行（另有 {glue:text}`n_excluded`
+# 数据来自{glue:md}`source_zh`：{glue:text}`n` 个正常结束的运行（另有 {glue:text}`n_excluded`
 # 个发散或失败的运行被排除）。{glue:md}`fit_zh:myst`
 
 # %% [markdown] tags=["lang-en"]
-# The data are {glue:text}`source`: {glue:text}`n` runs that finished normally
+# The data are {glue:md}`source_en`: {glue:text}`n` runs that finished normally
 # ({glue:text}`n_excluded` diverged or failed runs are left out). {glue:md}`fit_en:myst`
 
 # %% [markdown] tags=["lang-zh"]
@@ -635,10 +640,10 @@ claims = [
         claim_en="untie_attn (Note 1's switch 1) is the single switch that moves the validation "
         "loss most.",
         outcome=strongest["outcome"],
-        evidence_zh=f"|效应| 比最强的其他开关 {short_name(strongest['rival'])} 大 "
+        evidence_zh=f"其 |效应| 减去最强的其他开关 {short_name(strongest['rival'])} 的 |效应| 为 "
         f"{strongest['gap']:+.3f}，95% 置信区间 {strongest['low']:+.3f} 至 {strongest['high']:+.3f}",
-        evidence_en=f"|effect| exceeds that of the strongest rival, "
-        f"{short_name(strongest['rival'])}, by {strongest['gap']:+.3f} (95% CI "
+        evidence_en=f"its |effect| minus that of the strongest rival, "
+        f"{short_name(strongest['rival'])}, is {strongest['gap']:+.3f} (95% CI "
         f"{strongest['low']:+.3f} to {strongest['high']:+.3f})",
         section="shap-univariate",
     ),

@@ -359,22 +359,22 @@ def faithfulness_claim(f: dict) -> tuple[str, Pair]:
     zh_w, en_w = _word(o)
     fz = f["frozen"]
     zh = (
-        f"充分性：电路单独在留出集上的损失比完整模型平均高 {s.estimate:.3f} nats（95% 区间 "
+        f"充分性：电路单独在留出集上的损失减去完整模型的损失，平均为 {s.estimate:+.3f} 奈特（95% 区间 "
         f"{_rng_zh(s.low, s.high)}，容许 {m:.2f}），{f['sufficient_share']:.0%} 的电路在容许范围内；"
-        f"把归一化冻结在完整模型的尺度上时平均高 {fz.estimate:.3f}（{_rng_zh(fz.low, fz.high)}），"
+        f"把归一化冻结在完整模型的尺度上时平均为 {fz.estimate:+.3f}（{_rng_zh(fz.low, fz.high)}），"
         f"{f['frozen_share']:.0%} 在容许范围内。必要性：消融电路比消融同样多"
-        f"随机节点的损失平均高 {n.estimate:.2f}（{_rng_zh(n.low, n.high, '.2f')}），"
+        f"随机节点，损失之差平均为 {n.estimate:+.2f}（{_rng_zh(n.low, n.high, '.2f')}），"
         f"{f['necessary_share']:.0%} 的电路消融后不低于随机猜测且高于随机消融。"
         f"共 {f['n']} 个电路。结论：{zh_w}。"
     )
     en = (
-        f"Sufficiency: alone, a circuit's held-out loss exceeds the full model's by "
-        f"{s.estimate:.3f} nats on average (95 % interval {_rng(s.low, s.high)}; margin "
+        f"Sufficiency: alone, a circuit's held-out loss minus the full model's is "
+        f"{s.estimate:+.3f} nats on average (95 % interval {_rng(s.low, s.high)}; margin "
         f"{m:.2f}), and {f['sufficient_share']:.0%} of the circuits are within the margin; with "
-        f"the norms frozen at the full model's scales the excess is {fz.estimate:.3f} "
+        f"the norms frozen at the full model's scales the difference is {fz.estimate:+.3f} "
         f"({_rng(fz.low, fz.high)}), {f['frozen_share']:.0%} within the "
-        f"margin. Necessity: ablating the circuit raises the loss {n.estimate:.2f} more than "
-        f"ablating as many random nodes ({_rng(n.low, n.high, '.2f')}); {f['necessary_share']:.0%} "
+        f"margin. Necessity: the loss with the circuit ablated minus that with as many random "
+        f"nodes ablated is {n.estimate:+.2f} ({_rng(n.low, n.high, '.2f')}); {f['necessary_share']:.0%} "
         f"of the circuits are at chance or worse once ablated and above the random ablation. "
         f"{_n(f['n'], 'circuit')}. Verdict: {en_w}."
     )
@@ -420,7 +420,7 @@ def validation_table(circ: pd.DataFrame, overlap: pd.DataFrame, f: dict) -> pd.D
 
 CHECK_LABELS = {
     "sufficiency": (
-        "充分性：电路单独的留出集损失 − 完整模型（nats）",
+        "充分性：电路单独的留出集损失 − 完整模型（奈特）",
         "sufficiency: circuit alone − full model, held out (nats)",
     ),
     "frozen": (
@@ -428,7 +428,7 @@ CHECK_LABELS = {
         "the same with the norms frozen at the full model's scales",
     ),
     "necessity": (
-        "必要性：消融电路 − 消融同样多随机节点（nats）",
+        "必要性：消融电路 − 消融同样多随机节点（奈特）",
         "necessity: circuit ablated − as many random nodes ablated (nats)",
     ),
     "zero_vs_mean_edges": (
