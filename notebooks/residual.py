@@ -450,9 +450,9 @@ if len(fair):
     save_table(fair, "residual", "fairness")
     display(
         for_reader(
-            res.with_interval(fair).rename(
+            res.with_interval(fair.assign(matched=fair["matched"].map(res.matched_label))).rename(
                 columns={
-                    "delta_same_steps": "Δ 同步数 · Δ same steps",
+                    "delta_same_steps": "Δ（同等步数）· Δ same steps",
                     "steps": "基线步数 · baseline steps",
                 }
             ),
@@ -462,18 +462,18 @@ if len(fair):
     )
 
 # %% [markdown] tags=["lang-zh"]
-# ## 深度：4 层与更深
+# ## 深度：筛选的层数与更深
 #
 # 已发表的收益多出现在 16 层以上；RealFormer 在 4 层时几乎没有收益。下表在 {glue:text}`depth_layers` 层上
-# 重训基线与确认实验中 Δ 最低的两个入围变体（长度、学习率与种子数同筛选），与筛选中的 4 层结果并列：
+# 重训基线与确认实验中 Δ 最低的两个入围变体（长度、学习率与种子数同筛选），与筛选中的 {glue:text}`n_layers` 层结果并列：
 
 # %% [markdown] tags=["lang-en"]
-# ## Depth: four layers and deeper
+# ## Depth: the screen's layers and deeper
 #
 # The published gains mostly appear at 16 layers or more, and RealFormer gains almost nothing
 # at 4. The table retrains the baseline and the two finalists with the lowest confirmation Δ at
-# {glue:text}`depth_layers` layers (the screen's length, rate and seeds) beside their 4-layer
-# screen results:
+# {glue:text}`depth_layers` layers (the screen's length, rate and seeds) beside their
+# {glue:text}`n_layers`-layer screen results:
 
 # %%
 best = confirmed[confirmed["variant"] != "baseline"].nsmallest(2, "delta_loss")["variant"].tolist()

@@ -149,7 +149,19 @@ LABELS = {
     "published": "论文数值 · published",
     "lr": "学习率 · lr",
     "loss": "验证损失 · eval/loss",
+    "matched": "基线对齐 · baseline matched to",
 }
+UNITS = {
+    "Δloss": "Δ 损失 · Δloss",
+    "MLM accuracy, points": "MLM 准确率（百分点）· MLM accuracy, points",
+}
+
+
+def matched_label(what: str) -> str:
+    """ "FLOPs of v3_m1" / "time of mudd" (the fairness tier's keys) in both languages."""
+    kind, _, variant = what.partition(" of ")
+    zh = {"FLOPs": f"与 {variant} 同等 FLOPs", "time": f"与 {variant} 同等用时"}.get(kind, what)
+    return f"{zh} · {what}"
 
 
 def with_interval(table: pd.DataFrame, low: str = "ci_low", high: str = "ci_high"):
@@ -172,7 +184,8 @@ def show(table: pd.DataFrame) -> pd.DataFrame:
 
 def show_published(table: pd.DataFrame) -> pd.DataFrame:
     """The published relatives beside this run's numbers, for the page."""
-    return for_reader(with_interval(table), ["variant", "setting"], LABELS)
+    shown = table.assign(unit=table["unit"].map(lambda u: UNITS.get(u, u)))
+    return for_reader(with_interval(shown), ["variant", "setting"], LABELS)
 
 
 # --- `ptlab results` for a residual study ----------------------------------------------------
