@@ -566,15 +566,21 @@ def power_sentence(plans: dict, target: float, cap: int, pilot: int) -> tuple[st
         noisy = p.loc[p["needed"].idxmax()]
         cell_zh = "、".join(f"{short_name(s)}{'开' if noisy[s] else '关'}" for s in sw)
         cell_en = ", ".join(f"{short_name(s)} {'on' if noisy[s] else 'off'}" for s in sw)
+        now, planned = p.attrs["detectable_now"], p.attrs["detectable_planned"]
+        if f"{now:.3f}" == f"{planned:.3f}":  # no seeds added: nothing "falls"
+            move_zh, move_en = f"仍为 {now:.3f}", f"stays at {now:.3f}"
+        else:
+            move_zh, move_en = (
+                f"从 {now:.3f} 降到 {planned:.3f}",
+                f"goes from {now:.3f} to {planned:.3f}",
+            )
         zh.append(
             f"{name} 最嘈杂的组合（{cell_zh}）种子标准差为 {noisy.sd:.3f}，需要 {need} 个种子，"
-            f"实际 {got} 个，可检出的最小效应从 {p.attrs['detectable_now']:.3f} 降到 "
-            f"{p.attrs['detectable_planned']:.3f}"
+            f"实际 {got} 个，可检出的最小效应{move_zh}"
         )
         en.append(
             f"{name}: its noisiest cell ({cell_en}) has seed sd {noisy.sd:.3f} and needs {need} "
-            f"seeds, gets {got}; its smallest detectable effect goes from "
-            f"{p.attrs['detectable_now']:.3f} to {p.attrs['detectable_planned']:.3f}"
+            f"seeds, gets {got}; its smallest detectable effect {move_en}"
         )
         if p.attrs["detectable_planned"] > target:
             short.append(name)
