@@ -103,7 +103,7 @@ from IPython.display import display
 
 from ptlab import residual as res
 from ptlab.book.claims import Claim, record_claims
-from ptlab.book.glue import glue_text, glue_value, save_table
+from ptlab.book.glue import glue_pair, glue_text, glue_value, save_table
 from ptlab.book.plotting import glue_figure, setup_figures
 from ptlab.display import fmt_number, for_reader, interval
 from ptlab.models import RESIDUALS, residual_extra_params, residual_trainable_params
@@ -316,7 +316,7 @@ glue_text(
 # %% [markdown] tags=["lang-zh"]
 # ## 确认实验
 #
-# 基线与入围变体各训练 {glue:text}`seeds_used` 个种子、{glue:text}`confirm_steps` 步（筛选的
+# {glue:md}`confirm_set_zh`各训练 {glue:text}`seeds_used` 个种子、{glue:text}`confirm_steps` 步（筛选的
 # {glue:text}`confirm_factor:.0f` 倍），学习率 {glue:text}`lr_chosen`，验证集为
 # {glue:text}`val_bytes:,` 字节。{glue:md}`slope_zh`左图为各入围变体的配对 Δ 与 95% 区间，灰带为可检测的最小效应
 # ±{glue:text}`detectable_confirm:.3f`（由确认实验自己的配对标准差算出）。
@@ -332,7 +332,7 @@ glue_text(
 # %% [markdown] tags=["lang-en"]
 # ## The confirmation
 #
-# The baseline and the finalists train with {glue:text}`seeds_used` seeds for
+# {glue:md}`confirm_set_en` train with {glue:text}`seeds_used` seeds for
 # {glue:text}`confirm_steps` steps ({glue:text}`confirm_factor:.0f` times the screen) at rate
 # {glue:text}`lr_chosen`, and are evaluated on {glue:text}`val_bytes:,` bytes of validation
 # data; {glue:md}`slope_en` The left panel shows each finalist's paired Δ with its 95 % interval; the grey
@@ -349,7 +349,36 @@ glue_text(
 # ```
 
 # %% tags=["remove-cell"]
-confirm_runs, confirm_records = res.confirm(where, settings, chosen, lr_conf, pw["seeds_used"])
+confirm_set = res.confirmation_variants(chosen, settings)
+confirm_runs, confirm_records = res.confirm(where, settings, confirm_set, lr_conf, pw["seeds_used"])
+if settings.confirm_claims:
+    glue_pair(
+        "confirm_set",
+        (
+            f"基线、入围变体以及笔记三各条结论点名的全部变体（共 {len(confirm_set)} 个）",
+            f"The baseline, the finalists and every variant a claim of Note 3 names "
+            f"({len(confirm_set)} in all)",
+        ),
+    )
+    glue_pair(
+        "tier_rule",
+        (
+            "本配置档的确认实验训练了每条结论点名的全部变体。",
+            "In this profile the confirmation trains every variant a claim names.",
+        ),
+    )
+else:
+    glue_pair("confirm_set", ("基线与入围变体", "The baseline and the finalists"))
+    glue_pair(
+        "tier_rule",
+        (
+            "本配置档的确认实验只训练入围变体（时间预算所限）；点名其他变体的结论只能由两个种子的筛选判定，"
+            "因此多为无法判定。full 配置档在确认实验中训练所有被点名的变体。",
+            "In this profile the confirmation trains only the finalists (the time budget); a "
+            "claim that names other variants is decided on the two-seed screen and so is mostly "
+            "undetermined. The full profile trains every named variant in the confirmation.",
+        ),
+    )
 confirmed = res.variant_table(confirm_runs)
 save_table(confirmed, "residual", "confirmation")
 curves = curves_frame(confirm_records)
@@ -537,6 +566,7 @@ glue_value("base_params", int(screen.set_index("variant").loc["baseline", "n_par
 # （$1-0.05/k$，$k$ 为组内比较数）。区间整体落在笔记所说的一侧为**支持**，落在另一侧为**否定**，
 # 跨过零为**无法判定**，并给出可检测的最小效应；“影响不大”以 ±{glue:text}`margin:.2f` 奈特/字节为界，
 # “更慢”以比显式注意力基线慢 10% 为界。每条结论用训练了其全部变体的最深一层实验判定（确认实验优先）。
+# {glue:md}`tier_rule_zh`
 # 完整比较表：{download}`comparisons.csv <../generated/data/residual/comparisons.csv>`。
 #
 # ```{glue:md} claim_lines_zh
@@ -556,7 +586,7 @@ glue_value("base_params", int(screen.set_index("variant").loc["baseline", "n_par
 # smallest effect that could have been detected; "hardly matters" means within
 # ±{glue:text}`margin:.2f` nats per byte and "slower" more than 10 % slower than the
 # explicit-attention baseline. Each claim is decided on the most thorough tier that trained all
-# its variants (the confirmation first). Every comparison:
+# its variants (the confirmation first). {glue:md}`tier_rule_en` Every comparison:
 # {download}`comparisons.csv <../generated/data/residual/comparisons.csv>`.
 #
 # ```{glue:md} claim_lines_en

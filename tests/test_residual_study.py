@@ -373,3 +373,20 @@ def test_residual_settings_come_from_the_profile_and_bad_values_are_one_line():
         ResidualSettings.from_profile("quick", confirm_seeds=1)
     with pytest.raises(ConfigError, match="unknown residual setting 'confirm_seed'"):
         ResidualSettings.from_profile("quick", confirm_seed=3)
+
+
+def test_the_confirmation_trains_every_named_variant_only_when_asked():
+    from ptlab.models import RESIDUALS
+    from ptlab.models.config import ConfigError
+    from ptlab.residual import CLAIMS, ResidualSettings, confirmation_variants
+
+    chosen = ["baseline", "v2_m2", "mudd"]
+    quick = ResidualSettings.from_profile("quick")
+    assert not quick.confirm_claims and confirmation_variants(chosen, quick) == chosen
+    full = ResidualSettings.from_profile("full")
+    got = confirmation_variants(chosen, full)
+    named = set().union(*(c.variants for c in CLAIMS))
+    assert got[:3] == chosen and set(got) == named | set(chosen)
+    assert got[3:] == sorted(got[3:], key=RESIDUALS.index) and len(got) == len(set(got))
+    with pytest.raises(ConfigError, match="confirm_claims must be true or false"):
+        ResidualSettings.from_profile("quick", confirm_claims="yes")

@@ -56,6 +56,9 @@ RESIDUAL_STUDY: dict[str, Any] = dict(
     lr_seeds=2,
     confirm_steps=600,  # 2x the screen at a lower rate (the chapter shows the final slope)
     confirm_seeds=4,  # a cap: what fits the quick budget (the chapter prints what is needed)
+    # the confirmation trains the finalists; with confirm_claims also every variant a claim of
+    # Note 3 names (about 25 more: the full profile's choice, beyond the quick budget)
+    confirm_claims=False,
     confirm_eval_batches=100,  # 100 x 32 windows x 64 bytes = 204,800 bytes of validation
     confirm_eval_every=150,  # four evaluations: the curve's end and its slope
     target=0.02,  # nats/byte: published gains are 0.02-0.08 at scale
@@ -221,7 +224,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             train={},
             study={
                 **RESIDUAL_STUDY,
-                **dict(screen_seeds=3, confirm_steps=10000, confirm_seeds=30),
+                **dict(screen_seeds=3, confirm_steps=10000, confirm_seeds=30, confirm_claims=True),
                 **dict(confirm_eval_batches=200, confirm_eval_every=1000, depth_layers=12),
             },
         ),

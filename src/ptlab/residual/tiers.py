@@ -38,6 +38,7 @@ from ptlab.profiles import profile_configs, study_section
 from ptlab.residual.compare import pooled_paired_sd
 from ptlab.residual.measure import CONNECTIONS, MEASURE
 from ptlab.residual.study import design
+from ptlab.residual.verdicts import CLAIMS
 from ptlab.sweep import run_study
 from ptlab.verdict import detectable_effect, seeds_needed
 
@@ -61,6 +62,7 @@ class ResidualSettings:
     lr_seeds: int
     confirm_steps: int
     confirm_seeds: int  # the cap on the confirmation's seeds
+    confirm_claims: bool  # the confirmation also trains every variant a claim names
     confirm_eval_batches: int  # x eval_batch_size x seq_len bytes of validation
     confirm_eval_every: int
     target: float  # the smallest detectable effect the confirmation aims for (nats/byte)
@@ -82,6 +84,8 @@ class ResidualSettings:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)!r}")
         if not self.lr_rates or any(not (isinstance(r, float) and r > 0) for r in self.lr_rates):
             raise ConfigError(f"lr_rates must be positive numbers, got {self.lr_rates!r}")
+        if not isinstance(self.confirm_claims, bool):
+            raise ConfigError(f"confirm_claims must be true or false, got {self.confirm_claims!r}")
         for name in ("target", "margin", "slower_margin"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be > 0, got {getattr(self, name)!r}")
@@ -133,6 +137,15 @@ class Where:
 def screen(where: Where, settings: ResidualSettings, names: list[str]):
     """Every variant in ``names`` (the baseline always), the section's length and rate."""
     return where.run("residual", names, settings.screen_seeds, timed=True)
+
+
+def confirmation_variants(chosen: list[str], settings: ResidualSettings) -> list[str]:
+    """What the confirmation trains: the baseline and the finalists (``chosen``), then, with
+    ``confirm_claims``, every other variant a claim of Note 3 names, in the design's order."""
+    if not settings.confirm_claims:
+        return list(chosen)
+    named = set().union(*(c.variants for c in CLAIMS)) - set(chosen)
+    return list(chosen) + [v for v in RESIDUALS if v in named]
 
 
 def finalists(table: pd.DataFrame) -> list[str]:
