@@ -9,7 +9,7 @@
 #     language: python
 #     name: python3
 #   ptlab:
-#     seconds: {smoke: 25, quick: 2075}  # load 6–7: 1425 s with the models cached + 650 s training (fresh)
+#     seconds: {smoke: 25, quick: 542}  # fresh-clone quick book, 2-core CPU (2026-12-05)
 #     depends: []
 #     profiles:
 #       smoke: {}

@@ -9,7 +9,7 @@
 #     language: python
 #     name: python3
 #   ptlab:
-#     seconds: {smoke: 40, quick: 1200}  # measured on the 2-core CPU (quick: fresh, training included)
+#     seconds: {smoke: 40, quick: 426}  # fresh-clone quick book, 2-core CPU (2026-12-05)
 #     depends: []
 #     profiles:
 #       smoke: {workers: 1}  # two spawned workers cost more than the tiny models

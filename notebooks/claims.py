@@ -9,7 +9,7 @@
 #     language: python
 #     name: python3
 #   ptlab:
-#     seconds: {smoke: 5, quick: 5}  # measured on the 2-core CPU
+#     seconds: {smoke: 5, quick: 3}  # fresh-clone quick book, 2-core CPU (2026-12-05)
 #     depends: [models, sweep, shap, variance, attribution, residual, circuits]
 #     profiles:
 #       smoke: {}

@@ -9,7 +9,7 @@
 #     language: python
 #     name: python3
 #   ptlab:
-#     seconds: {smoke: 60, quick: 1500}  # measured on the 2-core CPU
+#     seconds: {smoke: 60, quick: 1309}  # fresh-clone quick book, 2-core CPU (2026-12-05)
 #     depends: []
 #     profiles:
 #       smoke: {}

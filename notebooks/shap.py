@@ -9,7 +9,7 @@
 #     language: python
 #     name: python3
 #   ptlab:
-#     seconds: {smoke: 27, quick: 1760}  # load 7–9: 1262 s with the sweep and 48 of 100 confirmation runs reused; + 48 runs fresh
+#     seconds: {smoke: 27, quick: 267}  # fresh-clone quick book, 2-core CPU (2026-12-05)
 #     depends: [sweep]
 #     profiles:
 #       smoke: {n_boot: 5, n_rows: 50, confirm_top: 1, confirm_seeds: 2, confirm_max_seeds: 2}

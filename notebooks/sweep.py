@@ -9,7 +9,7 @@
 #     language: python
 #     name: python3
 #   ptlab:
-#     seconds: {smoke: 92, quick: 1525}  # 2-core CPU at load 6–9 (2026-12-05): fresh 1505 s (the base build's identical runs) + 20 s analysis
+#     seconds: {smoke: 92, quick: 540}  # fresh-clone quick book, 2-core CPU (2026-12-05)
 #     depends: []
 #     profiles:
 #       smoke: {design: random, n_configs: 24, noise_seeds: 2}

@@ -9,7 +9,7 @@
 #     language: python
 #     name: python3
 #   ptlab:
-#     seconds: {smoke: 44, quick: 90}  # load 7: 29 s with its follow-ups shared with shap's runs; + 3 matched-arm runs fresh
+#     seconds: {smoke: 44, quick: 55}  # fresh-clone quick book, 2-core CPU (2026-12-05)
 #     depends: [sweep]
 #     profiles:
 #       smoke: {capacity_seeds: 2, followup_seeds: 2, dealias_top: 1}
