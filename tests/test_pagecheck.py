@@ -8,7 +8,12 @@ CLEAN = """<html><body><main>
 <h1>Title</h1>
 <p>The loss is <span class="pasted-text">2.05</span> nats per byte, <strong>bold</strong>,
 and <span class="math notranslate nohighlight">\\(2^{10-3}\\)</span>.</p>
-<ul><li>a real list</li></ul>
+<ul><li>a real list</li><li>笔记的结论：
+<ul><li>打开开关 1 使损失下降。</li>
+<li>开关 3 作用相反。</li></ul></li></ul>
+<p>复制到 <code>transformers</code> 的
+<code>LlamaForCausalLM</code> 中，记 <span class="math">\\(h\\)</span>
+为残差流。</p>
 <table><tr><th>variant</th><th>Δ</th></tr><tr><td>v2_m3</td><td>−0.0123</td></tr></table>
 <img src="../_images/fig.png" alt="Validation loss of every variant against the baseline">
 <div class="cell_input"><pre>x = float("nan")  # **kwargs</pre></div>
@@ -62,3 +67,21 @@ def test_the_book_joins_chinese_lines_but_not_others():
     assert join_cjk_lines("判定所依据的区间，\n以及作出") == "判定所依据的区间，以及作出"
     assert join_cjk_lines("筛选的\n1 倍") == "筛选的\n1 倍"  # CJK beside a digit keeps its space
     assert join_cjk_lines("two\nwords") == "two\nwords"
+
+
+def test_a_soft_break_between_chinese_siblings_is_dropped():
+    from docutils import nodes
+
+    from ptlab.book.sphinx_ext import join_cjk_breaks
+
+    para = nodes.paragraph()
+    link = nodes.reference(text="Wu & Tu")
+    para += [nodes.Text("（PT，"), nodes.Text("\n"), link, nodes.Text("），")]
+    para += [nodes.Text("拉宽了损失分布，"), nodes.Text("\n"), nodes.Text("因此它")]
+    para += [nodes.Text("\n"), nodes.Text(""), nodes.strong(text="支持")]
+    para += [nodes.Text("\n"), nodes.Text("and")]
+    code = nodes.literal_block(text="甲\n乙")
+    join_cjk_breaks(nodes.container("", para, code))
+    # the first soft break (before a Latin link) stays; the equal later ones go
+    assert para.astext() == "（PT，\nWu & Tu），拉宽了损失分布，因此它支持\nand"
+    assert code.astext() == "甲\n乙"

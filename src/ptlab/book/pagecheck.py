@@ -27,6 +27,7 @@ SKIP_CLASS = re.compile(r"^(highlight.*|stream|output_stream|math|MathJax.*)$")
 MATH_CLASS = re.compile(r"^(math|MathJax.*)$")
 CJK = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
 CJK_BREAK = re.compile(rf"[{CJK}][ \t]*\n[ \t]*[{CJK}]")
+BLOCKS = {"ul", "ol", "li", "dl", "dt", "dd", "div", "section", "blockquote", "table", "tr"}
 READ_TAGS = ["p", "li", "td", "th", "h1", "h2", "h3", "h4", "dt", "dd", "figcaption"]
 # a file path, not a description ("on/off" or "稀疏/稠密" in a sentence is fine)
 IMAGE_ALT_PATH = re.compile(
@@ -47,9 +48,12 @@ def _reader_text(soup) -> list[tuple[str, str]]:
             continue
         parts = []
         for s in el.find_all(string=True):
-            if s.find_parent(["code", "pre", "script", "style"]) or s.find_parent(
-                class_=MATH_CLASS
-            ):
+            if s.find_parent(["script", "style"]):
+                continue
+            if not s.strip() and s.parent.name in BLOCKS:
+                continue  # the source's line breaks between block elements render as nothing
+            if s.find_parent(["code", "pre"]) or s.find_parent(class_=MATH_CLASS):
+                parts.append("∎")  # code or a formula: unchecked, but not nothing (CJK breaks)
                 continue
             parts.append(str(s))
         out.append((el.name, "".join(parts)))

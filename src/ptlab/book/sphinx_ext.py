@@ -80,6 +80,7 @@ def _ensure(app, config) -> None:
 
 CJK = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
 CJK_BREAK = re.compile(rf"(?<=[{CJK}])[ \t]*\n[ \t]*(?=[{CJK}])")
+IS_CJK = re.compile(rf"[{CJK}]")
 KEEP_AS_IS = (nodes.literal_block, nodes.literal, nodes.math, nodes.math_block, nodes.raw)
 
 
@@ -88,18 +89,36 @@ def join_cjk_lines(text: str) -> str:
     return CJK_BREAK.sub("", text)
 
 
+def join_cjk_breaks(tree: nodes.Node) -> None:
+    """Drop, in ``tree``, every line break between two CJK characters: inside one text node,
+    and a soft break that MyST parses as a text node of its own ("\n") between two siblings
+    (plain text or inline markup such as a glued number or a link)."""
+    for node in list(tree.findall(nodes.Text)):
+        if "\n" not in node or any(isinstance(a, KEEP_AS_IS) for a in _ancestors(node)):
+            continue
+        parent = node.parent
+        # by identity: Text nodes are strings, so list.index would find the first equal "\n"
+        i = next(k for k, child in enumerate(parent.children) if child is node)
+        if node.strip(" \t") == "\n":  # a soft break between two siblings
+            # the nearest non-empty neighbours (MyST leaves empty text nodes before markup)
+            before = next((c.astext()[-1] for c in parent[:i][::-1] if c.astext()), "")
+            after = next((c.astext()[0] for c in parent[i + 1 :] if c.astext()), "")
+            if IS_CJK.match(before) and IS_CJK.match(after):
+                del parent.children[i]
+            continue
+        joined = join_cjk_lines(str(node))
+        if joined != str(node):
+            parent.children[i] = nodes.Text(joined)
+            parent.children[i].parent = parent
+
+
 class CjkLineBreaks(SphinxPostTransform):
     """Drop the line break between two CJK characters in prose (see the module docstring)."""
 
     default_priority = 900  # after glue references are resolved
 
     def run(self, **kwargs) -> None:
-        for node in list(self.document.findall(nodes.Text)):
-            if "\n" not in node or any(isinstance(a, KEEP_AS_IS) for a in _ancestors(node)):
-                continue
-            joined = join_cjk_lines(str(node))
-            if joined != str(node):
-                node.parent.replace(node, nodes.Text(joined))
+        join_cjk_breaks(self.document)
 
 
 def _ancestors(node):
