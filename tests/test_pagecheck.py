@@ -8,7 +8,7 @@ CLEAN = """<html><body><main>
 <h1>Title</h1>
 <p>The loss is <span class="pasted-text">2.05</span> nats per byte, <strong>bold</strong>,
 and <span class="math notranslate nohighlight">\\(2^{10-3}\\)</span>.</p>
-<ul><li>a real list</li><li>笔记的结论：
+<ul><li>a real list</li><li><p>笔记的结论：</p>
 <ul><li>打开开关 1 使损失下降。</li>
 <li>开关 3 作用相反。</li></ul></li></ul>
 <p>复制到 <code>transformers</code> 的
