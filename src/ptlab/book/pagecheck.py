@@ -25,6 +25,7 @@ NAN = re.compile(r"(?<![\w.])(nan|NaN)(?![\w])")
 # substring match on "math" took for a formula and skipped the whole page
 SKIP_CLASS = re.compile(r"^(highlight.*|stream|output_stream|math|MathJax.*)$")
 MATH_CLASS = re.compile(r"^(math|MathJax.*)$")
+# CJK ideographs, CJK punctuation and full-width forms (，。（）)
 CJK = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
 CJK_BREAK = re.compile(rf"[{CJK}][ \t]*\n[ \t]*[{CJK}]")
 BLOCKS = {"ul", "ol", "li", "dl", "dt", "dd", "div", "section", "blockquote", "table", "tr"}

@@ -26,6 +26,8 @@ from pathlib import Path
 from docutils import nodes
 from sphinx.transforms.post_transforms import SphinxPostTransform
 
+from ptlab.book.pagecheck import CJK  # one definition of "a Chinese character" for both
+
 NUMFIG = {
     "zh": {"figure": "图 %s", "table": "表 %s", "code-block": "代码 %s", "section": "%s 节"},
     "en": {
@@ -78,7 +80,6 @@ def _ensure(app, config) -> None:
     ensure_book(book)
 
 
-CJK = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
 CJK_BREAK = re.compile(rf"(?<=[{CJK}])[ \t]*\n[ \t]*(?=[{CJK}])")
 IS_CJK = re.compile(rf"[{CJK}]")
 KEEP_AS_IS = (nodes.literal_block, nodes.literal, nodes.math, nodes.math_block, nodes.raw)
