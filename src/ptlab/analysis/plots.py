@@ -99,9 +99,9 @@ def pair_heatmap(t: SwitchTable, iv: np.ndarray, order: list[str]):
         ax=ax,
         annot_kws={"size": 9},
         mask=np.eye(len(order), dtype=bool),
-        cbar_kws={"label": "×10⁻³"},
+        cbar_kws={"label": "× 0.001"},
     )
-    ax.set(title="二元交互强度 · mean |interaction| (×10⁻³)", xlabel="", ylabel="")
+    ax.set(title="二元交互强度 · mean |interaction| (× 0.001)", xlabel="", ylabel="")
     ax.tick_params(labelsize=9)
     fig.tight_layout()
     return fig
