@@ -91,3 +91,14 @@ def test_fit_width_shrinks_a_figure_whose_labels_spill_over_the_page():
     check_figure(fig)  # fitted: no longer too wide, text still at its size
     assert fig.get_size_inches()[0] < MAX_WIDTH_IN
     plt.close(fig)
+
+
+def test_the_figure_rule_refuses_a_character_the_font_lacks():
+    setup_figures()
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    ax.set_title("二元交互强度 (×10⁻³)")  # the CJK font has no superscript minus
+    with pytest.raises(FigureRuleError, match="SUPERSCRIPT MINUS"):
+        check_figure(fig)
+    ax.set_title("二元交互强度 (× 0.001)")
+    check_figure(fig)
+    plt.close(fig)

@@ -1,12 +1,15 @@
 """Figures for the book: a CJK font registered in-process (Chinese never renders as boxes), and
 one figure rule, checked when a figure is glued (``glue_figure``): at least 150 dpi, at most
 7.2 inches wide (the page's ≈ 700 px column shows it at no less than ≈ 65 %, so 9 pt text stays
-readable), at most 3 panels a row (a grid beyond), text no smaller than 9 pt, legends off the
-data (placed outside the axes or in an empty corner: ``legend_outside``)."""
+readable), at most 3 panels a row (a grid beyond), text no smaller than 9 pt, no character the
+font lacks (it would show as a box), legends off the data (placed outside the axes or in an empty
+corner: ``legend_outside``)."""
 
 from __future__ import annotations
 
-from functools import lru_cache
+import re
+import unicodedata
+from functools import cache, lru_cache
 from pathlib import Path
 
 CJK_FONT_FILE = "NotoSansCJKsc-Regular.otf"  # OFL; mplfonts also ships SimHei, which we avoid
@@ -94,6 +97,14 @@ def check_figure(fig) -> None:
             f"{max(rows.values())} panels in a row; at most {MAX_PANELS_PER_ROW} (use a grid)"
         )
     for t in fig.findobj(Text):
+        lacking = _lacking(t)
+        if lacking:
+            name = unicodedata.name(lacking, f"U+{ord(lacking):04X}")
+            raise FigureRuleError(
+                f"{lacking!r} ({name}) in {t.get_text()[:30]!r} is not in the figure's fonts "
+                "(it would be drawn as a box); write it another way"
+            )
+    for t in fig.findobj(Text):
         if t.get_visible() and t.get_text().strip() and t.get_fontsize() < MIN_FONT_PT - 1e-6:
             raise FigureRuleError(
                 f"text {t.get_text()[:30]!r} is {t.get_fontsize():g} pt; at least {MIN_FONT_PT:g}"
@@ -110,6 +121,27 @@ def fit_width(fig, tries: int = 5) -> None:
             return
         w, h = fig.get_size_inches()
         fig.set_size_inches(w - excess - 0.02, h)
+
+
+@cache
+def _charmap(path: str) -> frozenset[int]:
+    from matplotlib.ft2font import FT2Font
+
+    return frozenset(FT2Font(path).get_charmap())
+
+
+def _lacking(text) -> str | None:
+    """The first character of a visible Text that none of its fonts (the fallback list
+    included) can draw; mathtext ($…$) is left to matplotlib's math fonts."""
+    from matplotlib import font_manager
+
+    s = re.sub(r"\$[^$]*\$", "", text.get_text()) if text.get_visible() else ""
+    wide = [c for c in dict.fromkeys(s) if ord(c) > 127]
+    if not wide:
+        return None
+    fonts = font_manager.fontManager._find_fonts_by_props(text.get_fontproperties())
+    maps = [_charmap(str(f)) for f in fonts]
+    return next((c for c in wide if not any(ord(c) in m for m in maps)), None)
 
 
 def glue_figure(name: str, fig) -> None:
