@@ -135,4 +135,11 @@ def setup(app):
     app.add_post_transform(CjkLineBreaks)
     app.connect("html-page-context", _page_interface, priority=900)  # after the theme's
     # pages are resolved and written one after the other with the numfig format of each
-    return {"parallel_read_safe": True, "parallel_write_safe": False, "version": "2"}
+    # env_version: bump when a transform changes what pages look like, so an existing build
+    # re-renders every page instead of keeping pages written by the older transform
+    return {
+        "parallel_read_safe": True,
+        "parallel_write_safe": False,
+        "version": "3",
+        "env_version": 3,
+    }
