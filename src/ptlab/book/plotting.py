@@ -78,6 +78,14 @@ def check_figure(fig) -> None:
     """Raise FigureRuleError if ``fig`` breaks the figure rule (see the module docstring)."""
     from matplotlib.text import Text
 
+    for t in fig.findobj(Text):
+        lacking = _lacking(t)
+        if lacking:
+            name = unicodedata.name(lacking, f"U+{ord(lacking):04X}")
+            raise FigureRuleError(
+                f"{lacking!r} ({name}) in {t.get_text()[:30]!r} is not in the figure's fonts "
+                "(it would be drawn as a box); write it another way"
+            )
     # the page shows the PNG cropped to the drawn content (bbox_inches="tight"): a legend
     # outside the axes widens it, so the width that counts is the tight box's
     w = max(fig.get_size_inches()[0], fig.get_tightbbox().width)
@@ -96,14 +104,6 @@ def check_figure(fig) -> None:
         raise FigureRuleError(
             f"{max(rows.values())} panels in a row; at most {MAX_PANELS_PER_ROW} (use a grid)"
         )
-    for t in fig.findobj(Text):
-        lacking = _lacking(t)
-        if lacking:
-            name = unicodedata.name(lacking, f"U+{ord(lacking):04X}")
-            raise FigureRuleError(
-                f"{lacking!r} ({name}) in {t.get_text()[:30]!r} is not in the figure's fonts "
-                "(it would be drawn as a box); write it another way"
-            )
     for t in fig.findobj(Text):
         if t.get_visible() and t.get_text().strip() and t.get_fontsize() < MIN_FONT_PT - 1e-6:
             raise FigureRuleError(
