@@ -414,7 +414,7 @@ exact_view
 # 这是本配置档的取舍：在 2 核 CPU 上，完整的 64 字节窗口每个模型约需 10 分钟，超出本章的时间预算；
 # 这里的“真值”因此是这组较短窗口上的损失的 Shapley 值，采样 Shapley 与 IG 也在同一组窗口上重新计算后与之比较
 # （`ptlab run attribution -p exact_bytes=64` 计算完整窗口）。枚举共用时 {glue:text}`exact_seconds:.0f` 秒，
-# 中位数约为同一组窗口一次普通前向的 {glue:text}`exact_ratio:,.0f` 倍；效率性 $\sum_h \varphi_h = L(1) - L(0)$
+# 中位数约为同一组窗口一次普通前向的 {glue:text}`exact_ratio:,.0f` 倍；有效性（efficiency）$\sum_h \varphi_h = L(1) - L(0)$
 # 的最大误差为 {glue:text}`exact_gap:.1e`。{glue:md}`exact_zh:myst`
 
 # %% [markdown] tags=["lang-en"]

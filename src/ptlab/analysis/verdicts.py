@@ -598,7 +598,7 @@ def power_sentence(plans: dict, target: float, cap: int, pilot: int) -> tuple[st
         else "Every experiment reaches the target."
     )
     return (
-        f"每个组合先训练 {pilot} 个种子，再按功效计算为嘈杂的组合补种子（α = 0.05，把握度 80%，"
+        f"每个组合先训练 {pilot} 个种子，再按功效计算为嘈杂的组合补种子（α = 0.05，统计功效 80%，"
         f"目标效应 {target:g} {ZH_UNIT}，种子数与组合的种子标准差成正比）。{'；'.join(zh)}。{tail_zh}",
         f"Every cell first gets {pilot} seeds; a power calculation (α = 0.05, 80% power, target "
         f"effect {target:g} {EN_UNIT}, seeds in proportion to each cell's seed sd) then adds "

@@ -254,7 +254,7 @@ def evidence(d: Decision) -> tuple[str, str]:
     level = f"{100 * (1 - 0.05 / k):.1f}".rstrip("0").rstrip(".")
     zh = (
         f"{tz}，{c.n} 个种子：{what} 为 {_num(c.estimate)}{unit_zh}，"
-        f"{level}% 区间 {_interval(c)}" + (f"（{k} 项比较取 Holm 校正）" if k > 1 else "")
+        f"{level}% 置信区间 {_interval(c)}" + (f"（{k} 项比较取 Holm 校正）" if k > 1 else "")
     )
     en = (
         f"{te}, {c.n} seeds: {what} = {_num(c.estimate)}{unit_en}, "
