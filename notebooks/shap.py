@@ -77,6 +77,7 @@ from ptlab.book.glue import glue_pair, glue_text, glue_value, save_table
 from ptlab.book.plotting import glue_figure, setup_figures
 from ptlab.display import for_reader, interval
 from ptlab.models import SWITCHES, short_name
+from ptlab.verdict import outcome
 
 setup_figures()
 pd.set_option("display.max_colwidth", None)  # the table rule: no truncated strings
@@ -624,13 +625,10 @@ note_triple = checked[NOTE_TRIPLE].iloc[-1]  # the three-way term
 # "a strong three-way interaction", decided on the confirmation's own interval: beyond
 # ±confirm_target (supported), inside it (contradicted: the outcome "absent"), else undetermined
 # (a confirmation that merely disagrees with the screening decides nothing about strength)
-lo_, hi_ = note_triple.effect_low, note_triple.effect_high
-triple_outcome = (
-    "supported"
-    if lo_ > confirm_target or hi_ < -confirm_target
-    else "contradicted"
-    if -confirm_target < lo_ and hi_ < confirm_target
-    else "undetermined"
+# (the mirror image of the "negligible within ±margin" verdict of ptlab.verdict.outcome)
+negligible = outcome(note_triple.effect_low, note_triple.effect_high, 0, confirm_target)
+triple_outcome = {"supported": "contradicted", "contradicted": "supported"}.get(
+    negligible, "undetermined"
 )
 claims = [
     Claim(

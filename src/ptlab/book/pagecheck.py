@@ -40,9 +40,7 @@ def _reader_text(soup) -> list[tuple[str, str]]:
     """(where, text) for each paragraph-like element a reader reads (code excluded)."""
     main = soup.find("main") or soup
     out = []
-    for el in main.find_all(
-        ["p", "li", "td", "th", "h1", "h2", "h3", "h4", "dt", "dd", "figcaption"]
-    ):
+    for el in main.find_all(READ_TAGS):
         if el.find_parent(["pre", "code"]) or el.find_parent(class_="cell_input"):
             continue
         if el.find_parent(class_=SKIP_CLASS):
